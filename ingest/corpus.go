@@ -1,0 +1,670 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Options configure a Corpus.
+type Options struct {
+	Parse ParseOptions
+	// Agents and Sessions restrict what is read. A session matches by exact
+	// session id, session key, or id prefix.
+	Agents, Sessions []string
+	// Workers is the number of sessions parsed concurrently; 0 means
+	// GOMAXPROCS. Output order does not depend on it.
+	Workers int
+	// Shard selects the K-th of N slices of the sessions (1-based K),
+	// deterministically by session id. Zero N means no sharding.
+	ShardK, ShardN int
+	// Stdin replaces os.Stdin for the "-" path (tests).
+	Stdin io.Reader
+}
+
+// MaxLineErrorsKept bounds the line errors a Session keeps; all are counted.
+const MaxLineErrorsKept = 50
+
+// CopyStat says what one copy of a session contributed.
+type CopyStat struct {
+	Name    string
+	Copy    CopyKind
+	DB      bool
+	Entries int // entries read from this copy
+	Dups    int // of which already seen in an earlier copy
+}
+
+// Session is everything known about one session: its distinct entries across
+// all copies in append order, its index row, and its evidence events.
+type Session struct {
+	AgentID   string
+	SessionID string
+	// Key is the session key from the index ("" if no index row names it).
+	Key    string
+	Index  *IndexRow // nil when no index row names this session
+	Header *Header   // nil when no copy had a header line
+
+	// Entries are deduped by entry id: an entry seen in several copies (the
+	// database and its exported files, archives) is kept once, from the
+	// first copy in discovery order (database, live file, archives).
+	Entries []Entry
+	Copies  []CopyStat
+
+	// Hooks are the hook-dump events of this session, ordered by (time,
+	// pid, seq, source). Trajectory holds trajectory events likewise.
+	Hooks      []HookEvent
+	Trajectory []HookEvent
+
+	// LineErrors holds the first MaxLineErrorsKept bad lines; SkippedLines
+	// counts all of them.
+	LineErrors   []*LineError
+	SkippedLines int
+	// Deleted is true when only archived (deleted or reset) copies exist.
+	Deleted bool
+	// HookOnly is true when the session is known only from hook events.
+	HookOnly bool
+}
+
+// DupEntries returns how many entries were seen again in later copies.
+func (s *Session) DupEntries() int {
+	n := 0
+	for _, c := range s.Copies {
+		n += c.Dups
+	}
+	return n
+}
+
+func (s *Session) lineError(src Source, err error) {
+	s.SkippedLines++
+	if len(s.LineErrors) < MaxLineErrorsKept {
+		s.LineErrors = append(s.LineErrors, &LineError{Src: src, Err: err})
+	}
+}
+
+type group struct {
+	agent, session string
+	sources        []TranscriptSource
+	trajectories   []FileRef
+}
+
+// Corpus is an opened set of inputs: discovery done, indexes and hook dumps
+// loaded (compactly), transcripts not yet read.
+type Corpus struct {
+	Inv *Inventory
+	opt Options
+
+	byKey     map[string]*IndexRow // session key → row
+	byID      map[string]*IndexRow // agent/sessionId → current row
+	hooks     map[string][]HookEvent
+	groups    []group
+	stats     CorpusStats
+	dbs       dbPool
+}
+
+// CorpusStats are counts gathered while opening.
+type CorpusStats struct {
+	IndexRows        int
+	HookLines        int // hook-dump lines read and kept
+	HookUnattributed int // valid hook lines not tied to any session (process-level hooks)
+	HookSkipped      int // bad hook-dump lines
+	// Errors are problems outside transcripts: discovery problems, bad index
+	// rows, bad hook lines (the first MaxLineErrorsKept of them).
+	Errors []error
+}
+
+// Stats returns what Open counted.
+func (c *Corpus) Stats() CorpusStats { return c.stats }
+
+// Open discovers inputs and loads the sessions index and the hook dumps.
+// Problems are collected in Stats().Errors; Open only fails when nothing at
+// all could be discovered.
+func Open(paths []string, opt Options) (*Corpus, error) {
+	c := &Corpus{opt: opt, byKey: map[string]*IndexRow{}, byID: map[string]*IndexRow{}, hooks: map[string][]HookEvent{}}
+	if opt.Stdin == nil {
+		c.opt.Stdin = os.Stdin
+	}
+	c.Inv = Discover(paths)
+	c.stats.Errors = append(c.stats.Errors, c.Inv.Problems...)
+	c.loadIndexes()
+	c.loadHooks()
+	c.buildGroups()
+	if len(c.groups) == 0 && len(c.Inv.Problems) > 0 && len(c.Inv.Problems) == len(paths) {
+		return c, fmt.Errorf("no usable input: %w", errors.Join(c.Inv.Problems...))
+	}
+	return c, nil
+}
+
+func (c *Corpus) addError(err error) {
+	if len(c.stats.Errors) < 4*MaxLineErrorsKept {
+		c.stats.Errors = append(c.stats.Errors, err)
+	}
+}
+
+func (c *Corpus) addIndexRow(agent string, row IndexRow) {
+	r := row
+	c.stats.IndexRows++
+	if _, ok := c.byKey[r.SessionKey]; !ok {
+		c.byKey[r.SessionKey] = &r
+	}
+	if r.SessionID != "" {
+		c.byID[agent+"/"+r.SessionID] = &r
+	}
+}
+
+func (c *Corpus) loadIndexes() {
+	for _, db := range c.Inv.Databases {
+		rows, errs := readDBIndex(db.Path, db.Name, db.AgentID)
+		for _, e := range errs {
+			c.addError(e)
+		}
+		for _, r := range rows {
+			c.addIndexRow(db.AgentID, r)
+		}
+	}
+	for _, ix := range c.Inv.Indexes {
+		f, err := os.Open(ix.Path)
+		if err != nil {
+			c.addError(fmt.Errorf("%s: %w", ix.Name, describeOpenErr(err)))
+			continue
+		}
+		agent := ix.AgentID
+		errs := ParseIndex(f, ix.Name, func(r IndexRow) {
+			a := agent
+			if a == "" || a == "unknown" {
+				if k := AgentIDFromKey(r.SessionKey); k != "" {
+					a = k
+				}
+			}
+			c.addIndexRow(a, r)
+		})
+		f.Close()
+		for _, e := range errs {
+			c.addError(e)
+		}
+	}
+}
+
+// loadHooks reads every hook dump once and files the events by session id.
+// Events without a session id are attributed through their run id (learned
+// from events that carry both) or their session key (through the index);
+// subagent hooks are filed under the requesting (parent) session.
+func (c *Corpus) loadHooks() {
+	var pending []HookEvent
+	runSession := map[string]string{}
+	for _, h := range c.Inv.Hooks {
+		rc, err := openMaybeCompressed(h.Path)
+		if err != nil {
+			c.addError(fmt.Errorf("%s: %w", h.Name, describeOpenErr(err)))
+			continue
+		}
+		lr := newLineReader(rc)
+		for {
+			line, err := lr.next()
+			if err == io.EOF {
+				break
+			}
+			src := Source{File: h.Name, Line: lr.line}
+			if err != nil {
+				c.addError(&LineError{Src: src, Err: err})
+				c.stats.HookSkipped++
+				break
+			}
+			if len(line) == 0 || isBlank(line) {
+				continue
+			}
+			ev, err := ParseHookLine(line, src)
+			if err != nil {
+				if lr.last {
+					err = fmt.Errorf("truncated last line (file still being written?): %w", err)
+				}
+				c.addError(&LineError{Src: src, Err: err})
+				c.stats.HookSkipped++
+				continue
+			}
+			c.stats.HookLines++
+			if ev.SessionID != "" && ev.RunID != "" {
+				if _, ok := runSession[ev.RunID]; !ok {
+					runSession[ev.RunID] = ev.SessionID
+				}
+			}
+			pending = append(pending, ev)
+		}
+		rc.Close()
+	}
+	for _, ev := range pending {
+		sid := ""
+		switch {
+		case ev.Kind == HookSubagentSpawned || ev.Kind == HookSubagentEnded || strings.HasPrefix(ev.Name, "subagent_"):
+			if r := c.byKey[ev.RequesterKey]; r != nil {
+				sid = r.SessionID
+			}
+		case ev.SessionID != "":
+			sid = ev.SessionID
+		}
+		if sid == "" && ev.RunID != "" {
+			sid = runSession[ev.RunID]
+		}
+		if sid == "" && ev.SessionKey != "" {
+			if r := c.byKey[ev.SessionKey]; r != nil {
+				sid = r.SessionID
+			}
+		}
+		if sid == "" {
+			c.stats.HookUnattributed++
+			continue
+		}
+		c.hooks[sid] = append(c.hooks[sid], ev)
+	}
+	for sid, evs := range c.hooks {
+		slices.SortStableFunc(evs, CompareHookEvents)
+		c.hooks[sid] = evs
+	}
+}
+
+// CompareHookEvents orders evidence events by time, then process and
+// sequence number, then source position: a total order.
+func CompareHookEvents(a, b HookEvent) int {
+	if c := a.Time.Compare(b.Time); c != 0 {
+		return c
+	}
+	if a.PID == b.PID && a.Seq != b.Seq {
+		if a.Seq < b.Seq {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(a.Src.File, b.Src.File); c != 0 {
+		return c
+	}
+	return a.Src.Line - b.Src.Line
+}
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Corpus) buildGroups() {
+	traj := map[string][]FileRef{}
+	for _, t := range c.Inv.Trajectories {
+		traj[t.SessionID] = append(traj[t.SessionID], t)
+	}
+	seen := map[string]bool{}
+	for _, t := range c.Inv.Transcripts {
+		if t.Copy == CopyCold && t.SessionID == "" {
+			t.SessionID = peekSessionID(t.Path)
+		}
+		n := len(c.groups)
+		if n > 0 && c.groups[n-1].agent == t.AgentID && c.groups[n-1].session == t.SessionID && t.SessionID != "" {
+			c.groups[n-1].sources = append(c.groups[n-1].sources, t)
+			continue
+		}
+		c.groups = append(c.groups, group{agent: t.AgentID, session: t.SessionID, sources: []TranscriptSource{t}, trajectories: traj[t.SessionID]})
+		seen[t.SessionID] = true
+	}
+	// Sessions known only from hook events (hook dumps alone, or internal
+	// runs such as pre-inference compaction that have no transcript).
+	var hookOnly []string
+	for sid := range c.hooks {
+		if !seen[sid] {
+			hookOnly = append(hookOnly, sid)
+		}
+	}
+	slices.Sort(hookOnly)
+	for _, sid := range hookOnly {
+		agent := ""
+		for _, ev := range c.hooks[sid] {
+			if ev.AgentID != "" {
+				agent = ev.AgentID
+				break
+			}
+			if a := AgentIDFromKey(ev.SessionKey); a != "" {
+				agent = a
+				break
+			}
+		}
+		if agent == "" {
+			agent = "unknown"
+		}
+		c.groups = append(c.groups, group{agent: agent, session: sid})
+	}
+	slices.SortStableFunc(c.groups, func(a, b group) int {
+		if x := strings.Compare(a.agent, b.agent); x != 0 {
+			return x
+		}
+		return strings.Compare(a.session, b.session)
+	})
+	c.groups = slices.DeleteFunc(c.groups, func(g group) bool { return !c.selected(g) })
+}
+
+func (c *Corpus) selected(g group) bool {
+	if len(c.opt.Agents) > 0 && !slices.Contains(c.opt.Agents, g.agent) {
+		return false
+	}
+	if len(c.opt.Sessions) > 0 {
+		key := ""
+		if r := c.byID[g.agent+"/"+g.session]; r != nil {
+			key = r.SessionKey
+		}
+		ok := false
+		for _, s := range c.opt.Sessions {
+			if s == g.session || s == key || (len(s) >= 4 && strings.HasPrefix(g.session, s)) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if c.opt.ShardN > 0 {
+		h := fnv.New64a()
+		h.Write([]byte(g.session))
+		if int(h.Sum64()%uint64(c.opt.ShardN)) != c.opt.ShardK-1 {
+			return false
+		}
+	}
+	return true
+}
+
+// NumSessions returns how many sessions Each will deliver.
+func (c *Corpus) NumSessions() int { return len(c.groups) }
+
+// Each reads the sessions concurrently and calls fn for each, one at a time,
+// in (agent id, session id) order. At most a small window of sessions is in
+// memory at once. An error from fn stops the iteration and is returned.
+func (c *Corpus) Each(ctx context.Context, fn func(*Session) error) error {
+	workers := c.opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	c.dbs.max = workers
+	defer c.dbs.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		g   *group
+		out chan *Session
+	}
+	jobs := make(chan job)
+	order := make(chan chan *Session, 2*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				j.out <- c.readSession(j.g)
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		for i := range c.groups {
+			out := make(chan *Session, 1)
+			select {
+			case order <- out:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- job{&c.groups[i], out}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var err error
+	for out := range order {
+		if err != nil {
+			continue
+		}
+		s := <-out
+		if e := ctx.Err(); e != nil {
+			err = e
+			cancel()
+			continue
+		}
+		if e := fn(s); e != nil {
+			err = e
+			cancel()
+		}
+	}
+	wg.Wait()
+	return err
+}
+
+// readSession reads every copy of one session and merges them.
+func (c *Corpus) readSession(g *group) *Session {
+	s := &Session{AgentID: g.agent, SessionID: g.session}
+	seen := make(map[string]struct{}, 256)
+	onlyArchived := len(g.sources) > 0
+	for _, src := range g.sources {
+		if src.Copy == CopyLive || src.Copy == CopyCold || src.Copy == CopyCheckpoint {
+			onlyArchived = false
+		}
+		st := CopyStat{Name: src.Name, Copy: src.Copy, DB: src.DB}
+		add := func(line []byte, pos Source, last bool) {
+			if len(line) == 0 || isBlank(line) {
+				return
+			}
+			e, err := ParseEntry(line, pos, c.opt.Parse)
+			if err != nil {
+				if last {
+					err = fmt.Errorf("truncated last line (file still being written?): %w", err)
+				}
+				s.lineError(pos, err)
+				return
+			}
+			st.Entries++
+			key := e.ID
+			if e.Kind == EntryHeader {
+				key = "\x00header"
+			} else if key == "" {
+				sum := sha256.Sum256(line)
+				key = "\x00raw" + string(sum[:12])
+			}
+			if _, dup := seen[key]; dup {
+				st.Dups++
+				return
+			}
+			seen[key] = struct{}{}
+			if e.Kind == EntryHeader {
+				s.Header = &Header{SessionID: e.ID, Version: e.Version, Time: e.Time, Cwd: e.Cwd, ParentSession: e.ParentSession}
+				if s.SessionID == "" {
+					s.SessionID = e.ID
+				}
+			}
+			s.Entries = append(s.Entries, e)
+		}
+		var err error
+		switch {
+		case src.DB:
+			var db *sql.DB
+			if db, err = c.dbs.get(src.Path); err != nil {
+				break
+			}
+			err = readDBTranscript(db, src.SessionID, func(line []byte, seq int64) error {
+				if seq < 0 {
+					s.lineError(Source{File: src.Name, Line: int(-seq)}, errors.New("event_zstd does not decompress"))
+					return nil
+				}
+				add(line, Source{File: src.Name, Line: int(seq) + 1}, false)
+				return nil
+			})
+		default:
+			err = c.readLines(src, func(line []byte, n int, last bool) {
+				add(line, Source{File: src.Name, Line: n}, last)
+			})
+		}
+		if err != nil {
+			s.lineError(Source{File: src.Name}, err)
+		}
+		s.Copies = append(s.Copies, st)
+	}
+	s.Deleted = onlyArchived
+	if len(s.Copies) > 1 {
+		// Copies may interleave (an archive holding entries the live copy
+		// no longer has): keep append order by entry time, stable.
+		if !slices.IsSortedFunc(s.Entries, cmpEntryTime) {
+			slices.SortStableFunc(s.Entries, cmpEntryTime)
+		}
+	}
+	v1Synthetic(s)
+	c.attachEvidence(s, g)
+	if s.Index == nil {
+		s.Index = c.byID[s.AgentID+"/"+s.SessionID]
+	}
+	if s.Index != nil {
+		s.Key = s.Index.SessionKey
+	}
+	s.HookOnly = len(g.sources) == 0
+	return s
+}
+
+func cmpEntryTime(a, b Entry) int {
+	if a.Kind == EntryHeader || b.Kind == EntryHeader {
+		if a.Kind == b.Kind {
+			return 0
+		}
+		if a.Kind == EntryHeader {
+			return -1
+		}
+		return 1
+	}
+	if a.Time.IsZero() || b.Time.IsZero() {
+		return 0
+	}
+	return a.Time.Compare(b.Time)
+}
+
+// v1Synthetic gives v1 entries (no id/parentId) synthetic ids "L<n>" and
+// chains them linearly, as the formats doc prescribes.
+func v1Synthetic(s *Session) {
+	if s.Header == nil || s.Header.Version >= 2 {
+		return
+	}
+	prev := ""
+	for i := range s.Entries {
+		e := &s.Entries[i]
+		if e.Kind == EntryHeader {
+			continue
+		}
+		if e.ID == "" {
+			e.ID = "L" + strconv.Itoa(e.Src.Line)
+			e.ParentID = prev
+		}
+		prev = e.ID
+	}
+}
+
+func (c *Corpus) attachEvidence(s *Session, g *group) {
+	s.Hooks = c.hooks[s.SessionID]
+	seen := map[string]struct{}{}
+	add := func(ev HookEvent) {
+		key := ev.Name + "\x00" + strconv.FormatInt(ev.Seq, 10) + "\x00" + ev.ToolCallID + "\x00" + ev.Time.String()
+		if _, dup := seen[key]; dup {
+			return
+		}
+		seen[key] = struct{}{}
+		s.Trajectory = append(s.Trajectory, ev)
+	}
+	for _, src := range g.sources {
+		if !src.DB {
+			continue
+		}
+		db, err := c.dbs.get(src.Path)
+		if err != nil {
+			continue // already reported by the transcript read
+		}
+		err = readDBTrajectory(db, src.SessionID, func(line []byte, seq int64) error {
+			ev, err := ParseTrajectoryLine(line, Source{File: dbSessionName(src.Name) + "#trajectory:" + src.SessionID, Line: int(seq) + 1})
+			if err == nil {
+				add(ev)
+			}
+			return nil
+		})
+		if err != nil {
+			s.lineError(Source{File: src.Name}, err)
+		}
+	}
+	for _, t := range g.trajectories {
+		if t.AgentID != "" && t.AgentID != s.AgentID && t.AgentID != "unknown" {
+			continue
+		}
+		_ = c.readLines(TranscriptSource{Path: t.Path, Name: t.Name}, func(line []byte, n int, last bool) {
+			if len(line) == 0 || isBlank(line) {
+				return
+			}
+			ev, err := ParseTrajectoryLine(line, Source{File: t.Name, Line: n})
+			if err != nil {
+				s.lineError(Source{File: t.Name, Line: n}, err)
+				return
+			}
+			add(ev)
+		})
+	}
+	slices.SortStableFunc(s.Trajectory, CompareHookEvents)
+}
+
+// readLines streams the lines of a file source (or stdin).
+func (c *Corpus) readLines(src TranscriptSource, fn func(line []byte, n int, last bool)) error {
+	var rc io.ReadCloser
+	var err error
+	if src.Path == "-" {
+		rc, err = decompress(io.NopCloser(c.opt.Stdin), "")
+	} else {
+		rc, err = openMaybeCompressed(src.Path)
+	}
+	if err != nil {
+		return describeOpenErr(err)
+	}
+	defer rc.Close()
+	lr := newLineReader(rc)
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: %w", lr.line+1, err)
+		}
+		fn(line, lr.line, lr.last)
+	}
+}
+
+// peekSessionID reads the header of a file to learn its session id.
+func peekSessionID(path string) string {
+	rc, err := openMaybeCompressed(path)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	lr := newLineReader(rc)
+	line, err := lr.next()
+	if err != nil {
+		return ""
+	}
+	e, err := ParseEntry(line, Source{}, ParseOptions{})
+	if err != nil || e.Kind != EntryHeader {
+		return ""
+	}
+	return e.ID
+}
+
+

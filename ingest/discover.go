@@ -1,0 +1,362 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// TranscriptSource is one copy of one session transcript: a file, or the
+// rows of one session in an agent database.
+type TranscriptSource struct {
+	Path      string // what to open ("-" for stdin)
+	Name      string // display name, relative to the input root
+	AgentID   string
+	SessionID string // "" until the header is read (cold archives, stdin)
+	Copy      CopyKind
+	DB        bool // Path is a SQLite database; read the rows of SessionID
+}
+
+// FileRef names an auxiliary input file.
+type FileRef struct {
+	Path, Name         string
+	AgentID, SessionID string
+}
+
+// Inventory is what discovery found, sorted deterministically.
+type Inventory struct {
+	Transcripts  []TranscriptSource
+	Indexes      []FileRef // sessions.json files
+	Databases    []FileRef // agent SQLite databases
+	Hooks        []FileRef // hook dumps
+	Trajectories []FileRef // trajectory sidecars, keyed by session id
+	// Problems are inputs that could not be used (missing paths, unreadable
+	// dirs); the rest was still discovered.
+	Problems []error
+}
+
+// DefaultStateDirs returns the state dirs used when no path is given:
+// $OPENCLAW_STATE_DIR, else ~/.openclaw (or $OPENCLAW_HOME/.openclaw), plus
+// the legacy ~/.clawdbot when present.
+func DefaultStateDirs() []string {
+	if d := os.Getenv("OPENCLAW_STATE_DIR"); d != "" {
+		return []string{d}
+	}
+	home := os.Getenv("OPENCLAW_HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	var out []string
+	for _, n := range []string{".openclaw", ".clawdbot"} {
+		p := filepath.Join(home, n)
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, filepath.Join(home, ".openclaw"))
+	}
+	return out
+}
+
+// Discover classifies every path and walks directories. It never fails as a
+// whole: unusable paths are listed in Problems.
+func Discover(paths []string) *Inventory {
+	inv := &Inventory{}
+	for _, p := range paths {
+		inv.add(p)
+	}
+	inv.sort()
+	return inv
+}
+
+func (inv *Inventory) problem(format string, a ...any) {
+	inv.Problems = append(inv.Problems, fmt.Errorf(format, a...))
+}
+
+func (inv *Inventory) add(p string) {
+	if p == "-" {
+		inv.Transcripts = append(inv.Transcripts, TranscriptSource{Path: "-", Name: "<stdin>", AgentID: "unknown"})
+		return
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		inv.problem("%s: %w", p, describeOpenErr(err))
+		return
+	}
+	root := filepath.Dir(filepath.Clean(p))
+	if !st.IsDir() {
+		inv.addFile(root, p, "", true)
+		return
+	}
+	switch {
+	case isDir(filepath.Join(p, "agents")):
+		inv.addStateDir(p, p)
+	case isDir(filepath.Join(p, "sessions")) || isDir(filepath.Join(p, "agent")):
+		inv.addAgentDir(root, p, filepath.Base(p))
+	default:
+		agent := agentFromPath(p)
+		inv.addSessionsDir(root, p, agent)
+	}
+}
+
+func (inv *Inventory) addStateDir(root, dir string) {
+	ents, err := os.ReadDir(filepath.Join(dir, "agents"))
+	if err != nil {
+		inv.problem("%s: %w", dir, describeOpenErr(err))
+		return
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			inv.addAgentDir(root, filepath.Join(dir, "agents", e.Name()), e.Name())
+		}
+	}
+	// Hook dumps written by clawtrace's recorder plugin.
+	if ms, _ := filepath.Glob(filepath.Join(dir, "clawtrace", "*.jsonl")); len(ms) > 0 {
+		for _, m := range ms {
+			inv.Hooks = append(inv.Hooks, FileRef{Path: m, Name: rel(root, m)})
+		}
+	}
+}
+
+func (inv *Inventory) addAgentDir(root, dir, agent string) {
+	db := filepath.Join(dir, "agent", "openclaw-agent.sqlite")
+	if fileExists(db) {
+		inv.addDatabase(root, db, agent)
+	}
+	if sd := filepath.Join(dir, "sessions"); isDir(sd) {
+		inv.addSessionsDir(root, sd, agent)
+	}
+}
+
+func (inv *Inventory) addSessionsDir(root, dir, agent string) {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			inv.problem("%s: %w", rel(root, p), describeOpenErr(err))
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if p != dir && d.Name() != "cold" {
+				return fs.SkipDir // skill prompts, exports and other nested folders
+			}
+			return nil
+		}
+		inv.addFile(root, p, agent, false)
+		return nil
+	})
+	if err != nil {
+		inv.problem("%s: %w", rel(root, dir), err)
+	}
+}
+
+func (inv *Inventory) addDatabase(root, path, agent string) {
+	inv.Databases = append(inv.Databases, FileRef{Path: path, Name: rel(root, path), AgentID: agent})
+	ids, err := listDBSessions(path)
+	if err != nil {
+		inv.problem("%s: %w", rel(root, path), err)
+		return
+	}
+	for _, id := range ids {
+		inv.Transcripts = append(inv.Transcripts, TranscriptSource{
+			Path: path, Name: rel(root, path) + "#" + id, AgentID: agent, SessionID: id, Copy: CopyLive, DB: true})
+	}
+}
+
+// addFile classifies one file by name (and, for a bare .jsonl given on the
+// command line, by its first line).
+func (inv *Inventory) addFile(root, p, agent string, direct bool) {
+	base := filepath.Base(p)
+	name := rel(root, p)
+	if agent == "" {
+		agent = agentFromPath(p)
+	}
+	if agent == "" {
+		agent = "unknown"
+	}
+	switch {
+	case strings.HasSuffix(base, ".sqlite") || strings.HasSuffix(base, ".db"):
+		inv.addDatabase(root, p, agent)
+		return
+	case base == "sessions.json":
+		inv.Indexes = append(inv.Indexes, FileRef{Path: p, Name: name, AgentID: agent})
+		return
+	case strings.Contains(base, ".trajectory.jsonl") || base == "events.jsonl":
+		sid, _, _ := strings.Cut(base, ".trajectory.jsonl")
+		if base == "events.jsonl" {
+			sid = ""
+		}
+		inv.Trajectories = append(inv.Trajectories, FileRef{Path: p, Name: name, AgentID: agent, SessionID: sid})
+		return
+	}
+	sid, copyKind, ok := classifyTranscriptName(base)
+	if !ok {
+		return // not ours: .bak index copies, trajectory-path.json, markers, ...
+	}
+	if filepath.Base(filepath.Dir(p)) == "cold" {
+		copyKind, sid = CopyCold, ""
+	}
+	// A file named on the command line may be a hook dump or a trajectory
+	// export rather than a transcript: look at its first line.
+	if !direct && copyKind != CopyCold {
+		inv.Transcripts = append(inv.Transcripts, TranscriptSource{Path: p, Name: name, AgentID: agent, SessionID: sid, Copy: copyKind})
+		return
+	}
+	switch sniff(p) {
+	case sniffHooks:
+		inv.Hooks = append(inv.Hooks, FileRef{Path: p, Name: name})
+		return
+	case sniffTrajectory:
+		inv.Trajectories = append(inv.Trajectories, FileRef{Path: p, Name: name, AgentID: agent})
+		return
+	}
+	inv.Transcripts = append(inv.Transcripts, TranscriptSource{Path: p, Name: name, AgentID: agent, SessionID: sid, Copy: copyKind})
+}
+
+// classifyTranscriptName maps a file name to a session id and copy kind.
+// The session id is the part of the name before ".jsonl".
+func classifyTranscriptName(base string) (sid string, kind CopyKind, ok bool) {
+	i := strings.Index(base, ".jsonl")
+	if i <= 0 {
+		return "", 0, false
+	}
+	sid, rest := base[:i], base[i+len(".jsonl"):]
+	kind = CopyLive
+	switch {
+	case rest == "" || rest == ".gz" || rest == ".zst":
+	case strings.HasPrefix(rest, ".reset."):
+		kind = CopyReset
+	case strings.HasPrefix(rest, ".deleted."):
+		kind = CopyDeleted
+	case strings.HasPrefix(rest, ".bak"):
+		kind = CopyBackup
+	default:
+		return "", 0, false
+	}
+	if j := strings.Index(sid, ".checkpoint."); j > 0 {
+		sid, kind = sid[:j], CopyCheckpoint
+	} else if j := strings.Index(sid, ".corrupt-"); j > 0 {
+		sid, kind = sid[:j], CopyCorrupt
+	}
+	return sid, kind, true
+}
+
+type sniffKind uint8
+
+const (
+	sniffTranscript sniffKind = iota
+	sniffHooks
+	sniffTrajectory
+)
+
+// sniff reads the first non-blank line of a file.
+func sniff(p string) sniffKind {
+	rc, err := openMaybeCompressed(p)
+	if err != nil {
+		return sniffTranscript // the open error is reported when the file is read
+	}
+	defer rc.Close()
+	return sniffReader(bufio.NewReaderSize(rc, 64<<10))
+}
+
+func sniffReader(br *bufio.Reader) sniffKind {
+	for range 8 {
+		line, err := br.ReadSlice('\n')
+		line = bytes.TrimSpace(line)
+		if len(line) > 0 {
+			return sniffLine(line)
+		}
+		if err != nil {
+			break
+		}
+	}
+	return sniffTranscript
+}
+
+func sniffLine(line []byte) sniffKind {
+	switch {
+	case bytes.Contains(line, []byte(`"traceSchema"`)):
+		return sniffTrajectory
+	case bytes.Contains(line, []byte(`"hook":`)) && bytes.Contains(line, []byte(`"ts":`)):
+		return sniffHooks
+	}
+	return sniffTranscript
+}
+
+func (inv *Inventory) sort() {
+	slices.SortFunc(inv.Transcripts, func(a, b TranscriptSource) int {
+		if c := strings.Compare(a.AgentID, b.AgentID); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.SessionID, b.SessionID); c != 0 {
+			return c
+		}
+		if a.DB != b.DB { // the database is the authoritative live copy
+			if a.DB {
+				return -1
+			}
+			return 1
+		}
+		if a.Copy != b.Copy {
+			return int(a.Copy) - int(b.Copy)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	inv.Transcripts = slices.CompactFunc(inv.Transcripts, func(a, b TranscriptSource) bool {
+		return a.Path == b.Path && a.SessionID == b.SessionID && a.DB == b.DB
+	})
+	for _, l := range []*[]FileRef{&inv.Indexes, &inv.Databases, &inv.Hooks, &inv.Trajectories} {
+		slices.SortFunc(*l, func(a, b FileRef) int { return strings.Compare(a.Path, b.Path) })
+		*l = slices.CompactFunc(*l, func(a, b FileRef) bool { return a.Path == b.Path })
+	}
+}
+
+// agentFromPath returns <id> from ".../agents/<id>/...", or "".
+func agentFromPath(p string) string {
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(p)), "/")
+	for i := len(parts) - 2; i >= 0; i-- {
+		if parts[i] == "agents" && i+1 < len(parts) {
+			return parts[i+1]
+		}
+	}
+	return ""
+}
+
+func rel(root, p string) string {
+	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return filepath.ToSlash(p)
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+func describeOpenErr(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errors.New("no such file or directory")
+	case errors.Is(err, fs.ErrPermission):
+		return errors.New("permission denied")
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,126 @@
+package ingest
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// lineReader yields the lines of a stream one at a time, of any length.
+// The returned slice is valid until the next call.
+type lineReader struct {
+	r    *bufio.Reader
+	buf  []byte
+	line int
+	// last reports whether the line just returned had no trailing newline
+	// (the end of a file that may still be being written).
+	last bool
+}
+
+func newLineReader(r io.Reader) *lineReader {
+	return &lineReader{r: bufio.NewReaderSize(r, 256<<10)}
+}
+
+// next returns the next line without its newline, or io.EOF.
+func (lr *lineReader) next() ([]byte, error) {
+	lr.buf = lr.buf[:0]
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			lr.buf = append(lr.buf, chunk...)
+			continue
+		}
+		var line []byte
+		if len(lr.buf) > 0 {
+			lr.buf = append(lr.buf, chunk...)
+			line = lr.buf
+		} else {
+			line = chunk
+		}
+		if err == io.EOF {
+			if len(line) == 0 {
+				return nil, io.EOF
+			}
+			lr.line++
+			lr.last = true
+			return trimCR(line), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		lr.line++
+		lr.last = false
+		return trimCR(line[:len(line)-1]), nil
+	}
+}
+
+func trimCR(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		return b[:n-1]
+	}
+	return b
+}
+
+// openMaybeCompressed opens path read-only and transparently decompresses
+// .gz and .zst files (by name, or by magic bytes).
+func openMaybeCompressed(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return decompress(f, path)
+}
+
+type multiCloser struct {
+	io.Reader
+	closers []func() error
+}
+
+func (m *multiCloser) Close() error {
+	var errs []error
+	for _, c := range m.closers {
+		if err := c(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func decompress(f io.ReadCloser, name string) (io.ReadCloser, error) {
+	br := bufio.NewReaderSize(f, 64<<10)
+	magic, _ := br.Peek(4)
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return &multiCloser{Reader: gz, closers: []func() error{gz.Close, f.Close}}, nil
+	case len(magic) == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd:
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		return &multiCloser{Reader: zr, closers: []func() error{func() error { zr.Close(); return nil }, f.Close}}, nil
+	}
+	if strings.HasSuffix(name, ".zst") || strings.HasSuffix(name, ".gz") {
+		f.Close()
+		return nil, fmt.Errorf("compressed name but no gzip/zstd header")
+	}
+	return &multiCloser{Reader: br, closers: []func() error{f.Close}}, nil
+}
+
+var zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+
+// decodeZstd decompresses one SQLite event_zstd value.
+func decodeZstd(dst, src []byte) ([]byte, error) {
+	return zstdDecoder.DecodeAll(src, dst[:0])
+}

@@ -1,0 +1,215 @@
+package ingest
+
+import (
+	"database/sql"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite: keeps the binary static
+)
+
+// openDB opens an agent database read-only. mode=ro takes only shared
+// (read) locks, so a live gateway keeps writing; query_only guards against
+// any statement of ours writing. If the database cannot be opened that way
+// (a WAL database in a read-only directory has no -shm to map), it is
+// retried with immutable=1, which takes no locks at all.
+func openDB(path string) (*sql.DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
+	for _, q := range []string{"mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(5000)", "mode=ro&immutable=1&_pragma=query_only(1)"} {
+		u.RawQuery = q
+		db, err := sql.Open("sqlite", u.String())
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(1)
+		if err = db.Ping(); err == nil {
+			var n int
+			if err = db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n); err == nil {
+				return db, nil
+			}
+		}
+		db.Close()
+		if q == "mode=ro&immutable=1&_pragma=query_only(1)" {
+			return nil, fmt.Errorf("opening database read-only: %w", err)
+		}
+	}
+	panic("unreachable")
+}
+
+func hasTable(db *sql.DB, name string) bool {
+	var n int
+	err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?`, name).Scan(&n)
+	return err == nil && n > 0
+}
+
+// listDBSessions returns the session ids that have transcript rows, sorted.
+func listDBSessions(path string) ([]string, error) {
+	db, err := openDB(path)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if !hasTable(db, "transcript_events") {
+		return nil, nil // not an agent database of the SQLite era, or empty
+	}
+	rows, err := db.Query(`SELECT DISTINCT session_id FROM transcript_events ORDER BY session_id`)
+	if err != nil {
+		return nil, fmt.Errorf("listing sessions: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// readDBTranscript streams the transcript_events rows of one session in seq
+// order. fn gets the event JSON (decompressed when stored as zstd) and the
+// row's seq; the slice is only valid during the call.
+func readDBTranscript(db *sql.DB, sessionID string, fn func(line []byte, seq int64) error) error {
+	rows, err := db.Query(`SELECT seq, event_json, event_zstd FROM transcript_events WHERE session_id = ? ORDER BY seq`, sessionID)
+	if err != nil {
+		return fmt.Errorf("reading transcript_events: %w", err)
+	}
+	defer rows.Close()
+	var buf []byte
+	for rows.Next() {
+		var seq int64
+		var js sql.RawBytes
+		var zs sql.RawBytes
+		if err := rows.Scan(&seq, &js, &zs); err != nil {
+			return err
+		}
+		line := []byte(js)
+		if js == nil && zs != nil {
+			var err error
+			buf, err = decodeZstd(buf, zs)
+			if err != nil {
+				if err := fn(nil, -seq-1); err != nil { // signal a bad row
+					return err
+				}
+				continue
+			}
+			line = buf
+		}
+		if err := fn(line, seq); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// readDBIndex returns the session index rows of an agent database
+// (session_nodes.entry_json plus the key columns).
+func readDBIndex(path, name, agent string) ([]IndexRow, []error) {
+	db, err := openDB(path)
+	if err != nil {
+		return nil, []error{fmt.Errorf("%s: %w", name, err)}
+	}
+	defer db.Close()
+	if !hasTable(db, "session_nodes") {
+		return nil, nil
+	}
+	rows, err := db.Query(`SELECT session_key, current_session_id, entry_json FROM session_nodes ORDER BY session_key`)
+	if err != nil {
+		return nil, []error{fmt.Errorf("%s: reading session_nodes: %w", name, err)}
+	}
+	defer rows.Close()
+	var out []IndexRow
+	var errs []error
+	i := 0
+	for rows.Next() {
+		i++
+		var key, sid, js string
+		if err := rows.Scan(&key, &sid, &js); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		src := Source{File: name + "#session_nodes", Line: i}
+		row, err := parseIndexRow(key, []byte(js), src)
+		if err != nil {
+			errs = append(errs, &LineError{Src: src, Err: err})
+		}
+		if row.SessionID == "" {
+			row.SessionID = sid
+		}
+		out = append(out, row)
+	}
+	return out, errs
+}
+
+// readDBTrajectory streams trajectory_runtime_events of one session.
+func readDBTrajectory(db *sql.DB, sessionID string, fn func(line []byte, seq int64) error) error {
+	if !hasTable(db, "trajectory_runtime_events") {
+		return nil
+	}
+	rows, err := db.Query(`SELECT seq, event_json FROM trajectory_runtime_events WHERE session_id = ? ORDER BY seq`, sessionID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var js sql.RawBytes
+		if err := rows.Scan(&seq, &js); err != nil {
+			return err
+		}
+		if err := fn(js, seq); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func dbSessionName(name string) string {
+	if i := strings.LastIndexByte(name, '#'); i >= 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// dbPool shares one read-only handle per database across workers.
+type dbPool struct {
+	mu  sync.Mutex
+	dbs map[string]*sql.DB
+	max int
+}
+
+func (p *dbPool) get(path string) (*sql.DB, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if db, ok := p.dbs[path]; ok {
+		return db, nil
+	}
+	db, err := openDB(path)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(p.max)
+	if p.dbs == nil {
+		p.dbs = map[string]*sql.DB{}
+	}
+	p.dbs[path] = db
+	return db, nil
+}
+
+func (p *dbPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, db := range p.dbs {
+		db.Close()
+		delete(p.dbs, k)
+	}
+}
