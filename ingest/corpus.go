@@ -668,3 +668,78 @@ func peekSessionID(path string) string {
 }
 
 
+
+// SessionByKey resolves a session key through the loaded indexes.
+func (c *Corpus) SessionByKey(key string) (agentID, sessionID string, ok bool) {
+	r := c.byKey[key]
+	if r == nil || r.SessionID == "" {
+		return "", "", false
+	}
+	agent := AgentIDFromKey(key)
+	if agent == "" {
+		agent = "unknown"
+	}
+	return agent, r.SessionID, true
+}
+
+// Counts are what a session holds, as scan reports it.
+type Counts struct {
+	Entries     int
+	LLMCalls    int // assistant messages, fragments of one response once
+	ToolCalls   int // distinct tool-call ids (toolCall blocks and toolResults)
+	ToolResults int
+	UserMsgs    int
+	Compactions int
+	ByType      map[string]int // entry type (message role for messages) → count
+}
+
+// Count tallies the session's entries.
+func (s *Session) Count() Counts {
+	c := Counts{ByType: map[string]int{}}
+	resp := map[string]bool{}
+	tools := map[string]bool{}
+	for i := range s.Entries {
+		e := &s.Entries[i]
+		c.Entries++
+		if e.Kind == EntryUnknown {
+			c.ByType["unknown:"+e.Type]++
+		} else if e.Msg != nil {
+			c.ByType["message:"+e.Msg.Role.String()]++
+		} else {
+			c.ByType[e.Kind.String()]++
+		}
+		if e.Kind == EntryCompaction {
+			c.Compactions++
+		}
+		if e.Msg == nil {
+			continue
+		}
+		switch e.Msg.Role {
+		case RoleUser:
+			c.UserMsgs++
+		case RoleAssistant:
+			k := e.Msg.ResponseID
+			if k == "" {
+				k = e.Msg.TurnID
+			}
+			if k == "" || !resp[k] {
+				c.LLMCalls++
+			}
+			if k != "" {
+				resp[k] = true
+			}
+			for _, b := range e.Msg.Blocks {
+				if b.Kind == BlockToolCall && b.ToolCallID != "" {
+					tools[b.ToolCallID] = true
+				}
+			}
+		case RoleToolResult:
+			c.ToolResults++
+			if e.Msg.ToolCallID != "" {
+				tools[e.Msg.ToolCallID] = true
+			}
+		}
+	}
+	c.ToolCalls = len(tools)
+	return c
+}

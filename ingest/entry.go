@@ -243,11 +243,6 @@ func parseMessage(data []byte, opt ParseOptions) (*Message, error) {
 	if r.OpenClaw != nil {
 		m.RunID = r.OpenClaw.RunID
 	}
-	if m.RunID == "" && m.Role == RoleUser {
-		if k, ok := strings.CutSuffix(r.Idempotency, ":user"); ok {
-			m.RunID = k
-		}
-	}
 	if r.Usage != nil {
 		m.Usage = convertUsage(r.Usage)
 	}

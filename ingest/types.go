@@ -203,8 +203,9 @@ type Message struct {
 	EndTurn                              *bool
 	ErrorMessage, ErrorCode              string
 
-	// RunID is __openclaw.runId (2026.9.x assistant and toolResult messages),
-	// or the run id taken from a user message idempotencyKey "<runId>:user".
+	// RunID is __openclaw.runId (2026.9.x assistant and toolResult
+	// messages). User messages carry none: their idempotencyKey ends in
+	// ":user", but its prefix is not always the run id.
 	RunID          string
 	IdempotencyKey string
 

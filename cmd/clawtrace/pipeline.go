@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/clawtrace/clawtrace/ingest"
+	"github.com/clawtrace/clawtrace/reconstruct"
+)
+
+// pipeline reads the inputs session by session and reconstructs each one.
+// Diagnostics for skipped lines go to stderr in input order.
+type pipeline struct {
+	corpus  *ingest.Corpus
+	stdio   IO
+	flags   *inputFlags
+	rng     timeRange
+	Skipped int
+	Reasons map[string]int // short reason → count
+	// Sessions counts the sessions delivered.
+	Sessions int
+}
+
+func openPipeline(args []string, f *inputFlags, stdio IO, parse ingest.ParseOptions) (*pipeline, error) {
+	rng, err := f.timeRange()
+	if err != nil {
+		return nil, err
+	}
+	opt := ingest.Options{Parse: parse, Agents: f.agents, Sessions: f.sessions, Workers: f.workers, Stdin: stdio.In}
+	if f.shard != "" {
+		k, n, ok := strings.Cut(f.shard, "/")
+		ki, e1 := strconv.Atoi(k)
+		ni, e2 := strconv.Atoi(n)
+		if !ok || e1 != nil || e2 != nil || ni < 1 || ki < 1 || ki > ni {
+			return nil, usageErr("--shard %q: want K/N with 1 ≤ K ≤ N", f.shard)
+		}
+		opt.ShardK, opt.ShardN = ki, ni
+	}
+	paths := append(append([]string(nil), args...), f.hooks...)
+	if len(args) == 0 {
+		paths = append(ingest.DefaultStateDirs(), f.hooks...)
+	}
+	c, err := ingest.Open(paths, opt)
+	if err != nil {
+		return nil, err
+	}
+	p := &pipeline{corpus: c, stdio: stdio, flags: f, rng: rng, Reasons: map[string]int{}}
+	for _, e := range c.Stats().Errors {
+		p.warn(e)
+	}
+	p.Skipped += c.Stats().HookSkipped
+	return p, nil
+}
+
+func (p *pipeline) warn(err error) {
+	if le, ok := err.(*ingest.LineError); ok {
+		p.Reasons[shortReason(le.Err.Error())]++
+	}
+	if !p.flags.quiet {
+		fmt.Fprintf(p.stdio.Err, "clawtrace: skipped %v\n", err)
+	}
+}
+
+// shortReason keeps the part of a reason before its details.
+func shortReason(s string) string {
+	for _, sep := range []string{" at byte", ":", " ("} {
+		if i := strings.Index(s, sep); i > 0 {
+			s = s[:i]
+		}
+	}
+	return s
+}
+
+// each delivers every session with its traces. Runs outside --since /
+// --until are dropped from the traces (the session is still delivered).
+func (p *pipeline) each(ctx context.Context, fn func(s *ingest.Session, traces []reconstruct.Trace) error) error {
+	return p.corpus.Each(ctx, func(s *ingest.Session) error {
+		p.Sessions++
+		for _, le := range s.LineErrors {
+			p.warn(le)
+		}
+		if extra := s.SkippedLines - len(s.LineErrors); extra > 0 {
+			p.Reasons["more in the same session"] += extra
+			if !p.flags.quiet {
+				fmt.Fprintf(p.stdio.Err, "clawtrace: skipped %d more lines of session %s\n", extra, s.SessionID)
+			}
+		}
+		p.Skipped += s.SkippedLines
+		traces := reconstruct.Session(s, reconstruct.Options{Resolver: p.corpus})
+		if !p.rng.since.IsZero() || !p.rng.until.IsZero() {
+			kept := traces[:0]
+			for _, t := range traces {
+				if p.rng.contains(t.Start()) {
+					kept = append(kept, t)
+				}
+			}
+			traces = kept
+		}
+		return fn(s, traces)
+	})
+}
+
+// finish maps --strict to the exit code once the job is done.
+func (p *pipeline) finish() error {
+	if p.flags.strict && p.Skipped > 0 {
+		return &exitErr{code: exitSkipped, err: fmt.Errorf("%d input lines were skipped (--strict)", p.Skipped)}
+	}
+	return nil
+}

@@ -1,0 +1,1048 @@
+package reconstruct
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clawtrace/clawtrace/ingest"
+)
+
+// Resolver answers cross-session questions from the sessions index.
+type Resolver interface {
+	// SessionByKey returns the agent and current session id of a key.
+	SessionByKey(key string) (agentID, sessionID string, ok bool)
+}
+
+// Options configure reconstruction.
+type Options struct {
+	Resolver Resolver // may be nil
+}
+
+// Confidence values by method. docs/reconstruction.md lists them; change
+// both together.
+const (
+	confHookExact        = 0.99
+	confHookOnly         = 0.97
+	confTrajectory       = 0.97
+	confTranscriptStart  = 0.96
+	confTranscriptEnd    = 0.96
+	confToolStartEmitter = 0.95
+	confToolEndSingle    = 0.95
+	confToolEndGroup     = 0.9
+	confRunID            = 0.99
+	confSegment          = 0.93
+	confIDExact          = 1.0
+	confNextCall         = 0.97
+	confOrphan           = 0.6
+	confNoResult         = 0.5
+	confRunnerUp         = 0.8
+	confCompactionStart  = 0.6
+	confUsageRecorded    = 1.0
+	confAttemptSum       = 0.9
+	confRunBounds        = 0.95
+	confSkew             = 0.85
+)
+
+// hookWindow is how far a model_call_started may be from an assistant
+// message.timestamp and still be the same call. Measured: 0..9 ms.
+const hookWindow = 250 * time.Millisecond
+
+type hookCall struct {
+	runID, callID  string
+	started, ended *ingest.HookEvent
+	used           bool
+}
+
+func (h *hookCall) start() time.Time { return h.started.Time }
+
+// end returns the end and whether it is known.
+func (h *hookCall) end() (time.Time, bool) {
+	if h.ended != nil {
+		return h.ended.Time, true
+	}
+	return h.started.Time, false
+}
+
+type llmCall struct {
+	entries  []*ingest.Entry // fragments of one response, in order
+	pos      int             // index of the first fragment in the session
+	lastPos  int
+	run      *run
+	msg      ingest.Message // merged view
+	hook     *hookCall
+	runnerUp *hookCall
+	span     SpanID
+	offPath  bool
+}
+
+type toolCall struct {
+	id, name  string
+	emitter   *llmCall
+	result    *ingest.Entry
+	resultPos int
+	consumer  *llmCall
+	orphan    bool
+	before    *ingest.HookEvent
+	after     *ingest.HookEvent
+	trajCall  *ingest.HookEvent
+	trajRes   *ingest.HookEvent
+	argsText  string
+	run       *run
+}
+
+type run struct {
+	runID     string
+	viaRunID  bool // boundaries from run ids rather than user-message segmentation
+	user      *ingest.Entry
+	calls     []*llmCall
+	hookCalls []*hookCall // unmatched hook calls of this run
+	comps     []*ingest.Entry
+	prevOf    map[*ingest.Entry]*ingest.Entry
+	trace     TraceID
+	key       string
+	ordinal   int
+	firstPos  int
+	entries   []*ingest.Entry
+}
+
+type builder struct {
+	s       *ingest.Session
+	opt     Options
+	onPath  map[string]bool
+	runs    []*run
+	calls   []*llmCall
+	tools   []*toolCall
+	toolsBy map[string]*toolCall
+	hcalls  []*hookCall
+	skew    time.Duration
+	// hook events by tool call id
+	before, after, trajCall, trajRes map[string]*ingest.HookEvent
+	agentEnd                         map[string]*ingest.HookEvent
+	runHookStart                     map[string]time.Time
+	compactionHooks                  []time.Time
+}
+
+// Session rebuilds the traces of one session: one Trace per agent run, in
+// run order. It reads only s, so memory is bounded by the session.
+//
+// The passes run in this order, each relying on the ones before it:
+//  1. activePath: mark entries on the active branch of the parentId tree.
+//  2. segmentRuns: split entries into runs (run ids, else user messages) and
+//     merge fragments of one response into one LLM call.
+//  3. linkTools: toolCall blocks ↔ toolResult entries by id; consumer =
+//     the next LLM call after the result.
+//  4. pairHooks: model_call_started/ended pairs; tool hooks by id.
+//  5. joinHooks: transcript LLM calls ↔ hook calls by run id and start
+//     time (correcting a constant clock skew if needed); hook calls left
+//     over become failed attempts, compaction calls or unpersisted calls.
+//  6. emit: spans with times, evidence and confidence; ids from hashes.
+func Session(s *ingest.Session, opt Options) []Trace {
+	b := &builder{s: s, opt: opt, toolsBy: map[string]*toolCall{}}
+	b.activePath()
+	b.segmentRuns()
+	b.linkTools()
+	b.pairHooks()
+	b.joinHooks()
+	return b.emit()
+}
+
+// activePath marks the entries on the path from the leaf to the root. The
+// leaf is the last non-side entry, or the target of the last leaf record.
+func (b *builder) activePath() {
+	parent := make(map[string]string, len(b.s.Entries))
+	leaf := ""
+	for i := range b.s.Entries {
+		e := &b.s.Entries[i]
+		if e.Kind == ingest.EntryHeader || e.ID == "" {
+			continue
+		}
+		if e.Kind == ingest.EntryLeaf {
+			if e.TargetID != "" {
+				leaf = e.TargetID
+			}
+			continue
+		}
+		parent[e.ID] = e.ParentID
+		if !e.Side {
+			leaf = e.ID
+		}
+	}
+	b.onPath = make(map[string]bool, len(parent))
+	for id := leaf; id != "" && !b.onPath[id]; id = parent[id] {
+		b.onPath[id] = true
+	}
+}
+
+func (b *builder) isOffPath(e *ingest.Entry) bool {
+	if e.ID == "" || len(b.onPath) == 0 {
+		return false
+	}
+	// Side appends hang off the path without moving the leaf.
+	if e.Side {
+		return false
+	}
+	return !b.onPath[e.ID]
+}
+
+// segmentRuns splits the session into runs. 2026.9 transcripts carry run
+// ids (assistant/toolResult __openclaw.runId, user idempotencyKey
+// "<runId>:user"): a change of run id starts a run. Without them a user
+// message starts a run (order.segment).
+func (b *builder) segmentRuns() {
+	var cur *run
+	frag := map[string]*llmCall{}
+	newRun := func(rid string, pos int) *run {
+		r := &run{runID: rid, viaRunID: rid != "", firstPos: pos, prevOf: map[*ingest.Entry]*ingest.Entry{}}
+		b.runs = append(b.runs, r)
+		return r
+	}
+	var prev *ingest.Entry
+	byID := map[string]*run{}
+	for i := range b.s.Entries {
+		e := &b.s.Entries[i]
+		if e.Kind == ingest.EntryHeader {
+			continue
+		}
+		rid := e.RunID
+		if e.Msg != nil {
+			rid = e.Msg.RunID
+		}
+		switch {
+		case e.Msg != nil && e.Msg.Role == ingest.RoleUser:
+			cur = newRun("", i)
+			cur.user = e
+		case e.Msg != nil && (e.Msg.Role == ingest.RoleAssistant || e.Msg.Role == ingest.RoleToolResult),
+			e.Kind == ingest.EntryCompaction:
+			switch {
+			case cur == nil:
+				cur = newRun(rid, i)
+			case rid == "" || cur.runID == rid:
+			case byID[rid] != nil && len(cur.calls) == 0 && byID[rid] != cur:
+				// A user message in the middle of a run (steering or a
+				// queued message): it belongs to the run that goes on.
+				r := byID[rid]
+				r.entries = append(r.entries, cur.entries...)
+				b.runs = slices.DeleteFunc(b.runs, func(x *run) bool { return x == cur })
+				cur = r
+			case cur.runID == "":
+				cur.runID, cur.viaRunID = rid, true
+			default:
+				cur = newRun(rid, i)
+			}
+			if rid != "" && byID[rid] == nil {
+				byID[rid] = cur
+			}
+		}
+		if cur == nil {
+			prev = e
+			continue // session preamble: model_change, custom entries
+		}
+		cur.entries = append(cur.entries, e)
+		if prev != nil {
+			cur.prevOf[e] = prev
+		}
+		prev = e
+		switch {
+		case e.Kind == ingest.EntryCompaction:
+			cur.comps = append(cur.comps, e)
+		case e.Msg != nil && e.Msg.Role == ingest.RoleAssistant:
+			key := e.Msg.ResponseID
+			if key == "" {
+				key = e.Msg.TurnID
+			}
+			if c := frag[key]; key != "" && c != nil && c.run == cur {
+				c.entries = append(c.entries, e)
+				c.lastPos = i
+				mergeFragment(&c.msg, e.Msg)
+				continue
+			}
+			c := &llmCall{entries: []*ingest.Entry{e}, pos: i, lastPos: i, run: cur, msg: *e.Msg, offPath: b.isOffPath(e)}
+			if key != "" {
+				frag[key] = c
+			}
+			cur.calls = append(cur.calls, c)
+			b.calls = append(b.calls, c)
+		}
+	}
+}
+
+// mergeFragment folds a later fragment of one provider response into the
+// merged message: content is appended; usage, stop reason and errors come
+// from the fragment that has them (the last one carries the real usage).
+func mergeFragment(dst *ingest.Message, m *ingest.Message) {
+	dst.Blocks = append(slices.Clip(dst.Blocks), m.Blocks...)
+	dst.ContentSize += m.ContentSize
+	if m.Usage.Known {
+		dst.Usage = m.Usage
+	}
+	if m.StopReason != "" {
+		dst.StopReason = m.StopReason
+	}
+	if m.ErrorMessage != "" {
+		dst.ErrorMessage = m.ErrorMessage
+	}
+	if m.ResponseModel != "" {
+		dst.ResponseModel = m.ResponseModel
+	}
+}
+
+// linkTools pairs toolCall blocks with toolResult entries by id and finds
+// the LLM call that consumed each result: the first LLM call after it.
+func (b *builder) linkTools() {
+	for _, c := range b.calls {
+		n := 0
+		for _, bl := range c.msg.Blocks {
+			if bl.Kind != ingest.BlockToolCall || bl.ToolCallID == "" {
+				continue
+			}
+			if _, dup := b.toolsBy[bl.ToolCallID]; dup {
+				continue // replayed block in a later fragment
+			}
+			t := &toolCall{id: bl.ToolCallID, name: bl.ToolName, emitter: c, argsText: bl.Text, run: c.run}
+			b.toolsBy[t.id] = t
+			b.tools = append(b.tools, t)
+			n++
+		}
+	}
+	for i := range b.s.Entries {
+		e := &b.s.Entries[i]
+		if e.Msg == nil || e.Msg.Role != ingest.RoleToolResult || e.Msg.ToolCallID == "" {
+			continue
+		}
+		t := b.toolsBy[e.Msg.ToolCallID]
+		if t == nil {
+			// Orphan result: its toolCall was never persisted (2026.7
+			// unknown tool). Emitter: the last LLM call before it.
+			t = &toolCall{id: e.Msg.ToolCallID, name: e.Msg.ToolName, orphan: true}
+			for _, c := range b.calls {
+				if c.lastPos < i {
+					t.emitter = c
+				}
+			}
+			for _, r := range b.runs {
+				if slices.Contains(r.entries, e) {
+					t.run = r
+				}
+			}
+			if t.run == nil && t.emitter != nil {
+				t.run = t.emitter.run
+			}
+			if t.run == nil {
+				continue
+			}
+			b.toolsBy[t.id] = t
+			b.tools = append(b.tools, t)
+		}
+		if t.result != nil {
+			continue
+		}
+		t.result, t.resultPos = e, i
+		if t.name == "" {
+			t.name = e.Msg.ToolName
+		}
+		for _, c := range b.calls {
+			if c.pos > i {
+				t.consumer = c
+				break
+			}
+		}
+	}
+}
+
+// pairHooks pairs model_call_started with model_call_ended (same run id
+// and call id, the latest open start) and indexes tool hooks by id.
+func (b *builder) pairHooks() {
+	b.before, b.after = map[string]*ingest.HookEvent{}, map[string]*ingest.HookEvent{}
+	b.trajCall, b.trajRes = map[string]*ingest.HookEvent{}, map[string]*ingest.HookEvent{}
+	b.agentEnd = map[string]*ingest.HookEvent{}
+	b.runHookStart = map[string]time.Time{}
+	open := map[string]*hookCall{}
+	for i := range b.s.Hooks {
+		ev := &b.s.Hooks[i]
+		if ev.RunID != "" {
+			if t, ok := b.runHookStart[ev.RunID]; !ok || ev.Time.Before(t) {
+				if ev.Kind == ingest.HookLLMInput || ev.Kind == ingest.HookModelCallStarted {
+					b.runHookStart[ev.RunID] = ev.Time
+				}
+			}
+		}
+		switch ev.Kind {
+		case ingest.HookModelCallStarted:
+			h := &hookCall{runID: ev.RunID, callID: ev.CallID, started: ev}
+			open[ev.RunID+"\x00"+ev.CallID] = h
+			b.hcalls = append(b.hcalls, h)
+		case ingest.HookModelCallEnded:
+			if h := open[ev.RunID+"\x00"+ev.CallID]; h != nil && h.ended == nil {
+				h.ended = ev
+				delete(open, ev.RunID+"\x00"+ev.CallID)
+			}
+		case ingest.HookBeforeToolCall:
+			if _, ok := b.before[ev.ToolCallID]; !ok && ev.ToolCallID != "" {
+				b.before[ev.ToolCallID] = ev
+			}
+		case ingest.HookAfterToolCall:
+			if ev.ToolCallID != "" {
+				b.after[ev.ToolCallID] = ev
+			}
+		case ingest.HookAgentEnd:
+			b.agentEnd[ev.RunID] = ev
+		case ingest.HookBeforeCompaction, ingest.HookAfterCompaction:
+			b.compactionHooks = append(b.compactionHooks, ev.Time)
+		}
+	}
+	for i := range b.s.Trajectory {
+		ev := &b.s.Trajectory[i]
+		switch ev.Kind {
+		case ingest.TrajToolCall:
+			if _, ok := b.trajCall[ev.ToolCallID]; !ok && ev.ToolCallID != "" {
+				b.trajCall[ev.ToolCallID] = ev
+			}
+		case ingest.TrajToolResult:
+			if ev.ToolCallID != "" {
+				b.trajRes[ev.ToolCallID] = ev
+			}
+		}
+	}
+	for _, t := range b.tools {
+		t.before, t.after = b.before[t.id], b.after[t.id]
+		t.trajCall, t.trajRes = b.trajCall[t.id], b.trajRes[t.id]
+	}
+}
+
+// joinHooks matches each transcript LLM call to the model_call_started
+// that fired at its message.timestamp (same instant in the recordings,
+// 0..9 ms), within the same run id when both are known. If fewer than half
+// of the calls find a partner, a constant clock offset is estimated from
+// calls paired by order and the join is retried with it.
+func (b *builder) joinHooks() {
+	if len(b.hcalls) == 0 || len(b.calls) == 0 {
+		return
+	}
+	if b.join(0) < (len(b.calls)+1)/2 {
+		if off, ok := b.estimateSkew(); ok {
+			for _, h := range b.hcalls {
+				h.used = false
+			}
+			for _, c := range b.calls {
+				c.hook, c.runnerUp = nil, nil
+			}
+			b.skew = off
+			b.join(off)
+		}
+	}
+	// Runs of 2026.7 transcripts learn their run id from the hooks.
+	for _, r := range b.runs {
+		if r.runID != "" {
+			continue
+		}
+		for _, c := range r.calls {
+			if c.hook != nil && c.hook.runID != "" {
+				r.runID = c.hook.runID
+				break
+			}
+		}
+	}
+}
+
+func (b *builder) join(off time.Duration) int {
+	n := 0
+	for _, c := range b.calls {
+		t := c.msg.Time.Add(-off)
+		if c.msg.Time.IsZero() {
+			continue
+		}
+		var best, second *hookCall
+		var bestD, secondD time.Duration
+		for _, h := range b.hcalls {
+			if h.used {
+				continue
+			}
+			if c.run.runID != "" && h.runID != "" && c.run.runID != h.runID {
+				continue
+			}
+			d := h.start().Sub(t)
+			if d < 0 {
+				d = -d
+			}
+			if d > hookWindow {
+				continue
+			}
+			switch {
+			case best == nil || d < bestD:
+				second, secondD = best, bestD
+				best, bestD = h, d
+			case second == nil || d < secondD:
+				second, secondD = h, d
+			}
+		}
+		if best == nil {
+			continue
+		}
+		best.used = true
+		c.hook = best
+		if second != nil && secondD-bestD < 20*time.Millisecond {
+			c.runnerUp = second
+		}
+		n++
+	}
+	return n
+}
+
+// estimateSkew pairs transcript calls and hook calls by their order within
+// each run id (or overall) and returns the median offset
+// msg.timestamp − model_call_started.
+func (b *builder) estimateSkew() (time.Duration, bool) {
+	var hs []*hookCall
+	for _, h := range b.hcalls {
+		if h.ended == nil || h.ended.Outcome == "error" {
+			continue
+		}
+		hs = append(hs, h)
+	}
+	n := min(len(hs), len(b.calls))
+	if n == 0 {
+		return 0, false
+	}
+	d := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		d = append(d, b.calls[i].msg.Time.Sub(hs[i].start()))
+	}
+	slices.Sort(d)
+	return d[len(d)/2], true
+}
+
+func (b *builder) hookTime(t time.Time) time.Time { return t.Add(b.skew) }
+
+func srcs(xs ...ingest.Source) []ingest.Source {
+	out := make([]ingest.Source, 0, len(xs))
+	for _, x := range xs {
+		if x.File != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// spanBuilder accumulates evidence for one span.
+type spanBuilder struct {
+	sp Span
+}
+
+func (sb *spanBuilder) ev(field, method string, conf float64, note string, src ...ingest.Source) {
+	sb.sp.Evidence = append(sb.sp.Evidence, Evidence{Field: field, Method: method, Confidence: conf, Sources: srcs(src...), Note: note})
+	if method != MethodTranscriptUsage && method != MethodIDExact && method != MethodHookExact && method != MethodTrajectory && method != MethodTranscriptRunID {
+		if !slices.Contains(sb.sp.Inferred, field) {
+			sb.sp.Inferred = append(sb.sp.Inferred, field)
+		}
+	}
+}
+
+func (sb *spanBuilder) done() Span {
+	sp := sb.sp
+	sp.Confidence = 1
+	for _, e := range sp.Evidence {
+		sp.Confidence = min(sp.Confidence, e.Confidence)
+	}
+	if sp.End.Before(sp.Start) {
+		sp.End = sp.Start
+	}
+	slices.Sort(sp.Inferred)
+	return sp
+}
+
+func (b *builder) emit() []Trace {
+	s := b.s
+	// Hook calls not joined to a transcript call go to the run with their
+	// run id, or to a run of their own (failed runs, compaction runs,
+	// hook-dump-only sessions).
+	byRunID := map[string]*run{}
+	for _, r := range b.runs {
+		if r.runID != "" {
+			if _, ok := byRunID[r.runID]; !ok {
+				byRunID[r.runID] = r
+			}
+		}
+	}
+	nTranscriptRuns := len(b.runs)
+	for _, h := range b.hcalls {
+		if h.used {
+			continue
+		}
+		r := byRunID[h.runID]
+		if r == nil {
+			r = &run{runID: h.runID, viaRunID: true, firstPos: len(s.Entries)}
+			byRunID[h.runID] = r
+			b.runs = append(b.runs, r)
+		}
+		r.hookCalls = append(r.hookCalls, h)
+	}
+	// Trace ids: transcript runs by their ordinal in the session (stable as
+	// the session grows, and computable from another session for subagent
+	// links); hook-only runs by run id.
+	for i, r := range b.runs {
+		r.ordinal = i + 1
+		if i < nTranscriptRuns {
+			r.key = "run#" + strconv.Itoa(i+1)
+		} else {
+			r.key = "hook:" + r.runID
+		}
+		r.trace = NewTraceID(s.AgentID, s.SessionID, r.key)
+	}
+	for _, c := range b.calls {
+		c.span = NewSpanID(c.run.trace, "llm", c.entries[0].ID, strconv.Itoa(c.pos))
+	}
+	traces := make([]Trace, 0, len(b.runs))
+	for _, r := range b.runs {
+		traces = append(traces, b.emitRun(r))
+	}
+	return traces
+}
+
+func (b *builder) emitRun(r *run) Trace {
+	s := b.s
+	tr := Trace{ID: r.trace, AgentID: s.AgentID, SessionID: s.SessionID, SessionKey: s.Key, RunID: r.runID, Ordinal: r.ordinal, Deleted: s.Deleted}
+	if s.Index != nil && (s.Index.SpawnedBy != "" || strings.Contains(s.Key, ":subagent:")) {
+		tr.Subagent = true
+		tr.ParentSessionKey = s.Index.SpawnedBy
+		if tr.ParentSessionKey == "" {
+			tr.ParentSessionKey = s.Index.ParentSessionKey
+		}
+	}
+	root := NewSpanID(r.trace, "run")
+	base := Span{Trace: r.trace, Parent: root, AgentID: s.AgentID, SessionID: s.SessionID, SessionKey: s.Key, RunID: r.runID}
+	var spans []Span
+
+	// Parent (run membership) evidence shared by the run's spans.
+	parentEv := func(sb *spanBuilder, src ingest.Source) {
+		switch {
+		case r.viaRunID:
+			sb.ev("parent", MethodTranscriptRunID, confRunID, "", src)
+		case r.runID != "":
+			sb.ev("parent", MethodHookJoin, confRunID, "", src)
+		default:
+			sb.ev("parent", MethodOrderSegment, confSegment, "", src)
+		}
+	}
+
+	for _, c := range r.calls {
+		spans = append(spans, b.llmSpan(base, c, parentEv))
+	}
+	for _, h := range r.hookCalls {
+		spans = append(spans, b.hookOnlySpan(base, r, h))
+	}
+	hasModelHooks := len(b.hcalls) > 0
+	if !hasModelHooks {
+		for _, e := range r.comps {
+			sb := spanBuilder{sp: base}
+			sb.sp.Kind = KindCompaction
+			sb.sp.ID = NewSpanID(r.trace, "compaction", e.ID)
+			sb.sp.End = e.Time
+			sb.sp.Start = e.Time
+			if p := r.prevOf[e]; p != nil && !p.Time.IsZero() {
+				sb.sp.Start = p.Time
+			}
+			sb.sp.Name = "chat compaction"
+			sb.sp.Status = StatusOK
+			sb.sp.OffPath = b.isOffPath(e)
+			sb.ev("kind", MethodCompactionEntry, 1, "", e.Src)
+			sb.ev("start", MethodIntervalNeighbour, confCompactionStart, NoteCompactionNoHook, e.Src)
+			sb.ev("end", MethodTranscriptTime, confTranscriptEnd, "", e.Src)
+			parentEv(&sb, e.Src)
+			spans = append(spans, sb.done())
+		}
+	}
+	for _, t := range b.tools {
+		if t.run == r {
+			spans = append(spans, b.toolSpan(base, t, spans))
+		}
+	}
+
+	// Root: the hull of the children, the user message and the run hooks.
+	rs := spanBuilder{sp: Span{Trace: r.trace, ID: root, Kind: KindRun, AgentID: s.AgentID, SessionID: s.SessionID, SessionKey: s.Key, RunID: r.runID}}
+	rs.sp.Name = "invoke_agent " + s.AgentID
+	var start, end time.Time
+	widen := func(a, z time.Time) {
+		if !a.IsZero() && (start.IsZero() || a.Before(start)) {
+			start = a
+		}
+		if !z.IsZero() && z.After(end) {
+			end = z
+		}
+	}
+	var rootSrc []ingest.Source
+	if r.user != nil {
+		widen(r.user.Time, r.user.Time)
+		rootSrc = append(rootSrc, r.user.Src)
+		if r.user.Msg != nil && len(r.user.Msg.Blocks) > 0 {
+			rs.sp.Input = blockText(r.user.Msg.Blocks)
+		}
+	}
+	for i := range spans {
+		widen(spans[i].Start, spans[i].End)
+	}
+	if r.runID != "" {
+		if ae := b.agentEnd[r.runID]; ae != nil {
+			widen(time.Time{}, b.hookTime(ae.Time))
+			rootSrc = append(rootSrc, ae.Src)
+			if ae.Success != nil && !*ae.Success {
+				rs.sp.Status = StatusError
+				rs.sp.StatusMessage = ae.Error
+			}
+		}
+		if t, ok := b.runHookStart[r.runID]; ok {
+			widen(b.hookTime(t), time.Time{})
+		}
+	}
+	if start.IsZero() && len(r.entries) > 0 {
+		widen(r.entries[0].Time, r.entries[len(r.entries)-1].Time)
+	}
+	rs.sp.Start, rs.sp.End = start, end
+	rs.ev("start", MethodRunBounds, confRunBounds, "", rootSrc...)
+	rs.ev("end", MethodRunBounds, confRunBounds, "", rootSrc...)
+	if rs.sp.Status == StatusUnset {
+		rs.sp.Status = StatusOK
+		for i := range spans {
+			if spans[i].Kind == KindLLM && spans[i].Status == StatusError && i == len(r.calls)-1 {
+				rs.sp.Status = StatusError
+				rs.sp.StatusMessage = spans[i].StatusMessage
+			}
+		}
+	}
+	if tr.Subagent {
+		rs.sp.Links = nil
+	}
+	for i := range spans {
+		if spans[i].Model != "" && rs.sp.Model == "" {
+			rs.sp.Model, rs.sp.Provider = spans[i].Model, spans[i].Provider
+		}
+	}
+	rootSpan := rs.done()
+	slices.SortStableFunc(spans, func(a, b Span) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		if a.Kind != b.Kind {
+			return int(a.Kind) - int(b.Kind)
+		}
+		return strings.Compare(a.ID.String(), b.ID.String())
+	})
+	tr.Spans = append([]Span{rootSpan}, spans...)
+	return tr
+}
+
+func blockText(bs []ingest.Block) string {
+	var sb strings.Builder
+	for _, b := range bs {
+		if b.Kind == ingest.BlockText && b.Text != "" {
+			if sb.Len() > 0 {
+				sb.WriteByte('\n')
+			}
+			sb.WriteString(b.Text)
+		}
+	}
+	return sb.String()
+}
+
+func (b *builder) llmSpan(base Span, c *llmCall, parentEv func(*spanBuilder, ingest.Source)) Span {
+	first, last := c.entries[0], c.entries[len(c.entries)-1]
+	m := &c.msg
+	sb := spanBuilder{sp: base}
+	sb.sp.ID = c.span
+	sb.sp.Kind = KindLLM
+	sb.sp.Provider, sb.sp.Model, sb.sp.ResponseModel, sb.sp.API = m.Provider, m.Model, m.ResponseModel, m.API
+	sb.sp.ResponseID = m.ResponseID
+	sb.sp.FinishReason = m.StopReason
+	sb.sp.Name = "chat " + m.Model
+	sb.sp.OffPath = c.offPath
+	sb.sp.Output = blockText(m.Blocks)
+	if m.StopReason == "error" || m.StopReason == "aborted" {
+		sb.sp.Status = StatusError
+		sb.sp.StatusMessage = m.ErrorMessage
+		if sb.sp.StatusMessage == "" {
+			sb.sp.StatusMessage = m.StopReason
+		}
+	} else {
+		sb.sp.Status = StatusOK
+	}
+	// Start: message.timestamp is taken before the request is sent; the
+	// model_call_started hook fires at the same instant. Both are lower
+	// bounds of the provider's receive time: take the later one.
+	start, end := m.Time, last.Time
+	startM, endM := MethodTranscriptTime, MethodTranscriptTime
+	startC, endC := confTranscriptStart, confTranscriptEnd
+	startSrc, endSrc := []ingest.Source{first.Src}, []ingest.Source{last.Src}
+	if m.Time.IsZero() {
+		start, startM, startC = first.Time, MethodIntervalNeighbour, 0.5
+	}
+	if h := c.hook; h != nil {
+		sb.sp.CallID = h.callID
+		hs := b.hookTime(h.start())
+		if hs.After(start) {
+			start = hs
+		}
+		startM, startC = MethodHookExact, confHookExact
+		startSrc = append(startSrc, h.started.Src)
+		if he, ok := h.end(); ok {
+			he = b.hookTime(he)
+			// Entry append time and model_call_ended are both upper bounds
+			// of the last byte: take the earlier one.
+			if end.IsZero() || he.Before(end) {
+				end = he
+			}
+			endM, endC = MethodHookExact, confHookExact
+			endSrc = append(endSrc, h.ended.Src)
+		}
+		note := ""
+		conf := confHookExact
+		if b.skew != 0 {
+			note, conf = NoteClockSkew, confSkew
+		}
+		if c.runnerUp != nil {
+			note = NoteRunnerUp + " (" + c.runnerUp.callID + " at " + c.runnerUp.start().UTC().Format(time.RFC3339Nano) + ")"
+			conf = confRunnerUp
+		}
+		sb.ev("hook_join", MethodHookJoin, conf, note, h.started.Src)
+	}
+	sb.sp.Start, sb.sp.End = start, end
+	sb.ev("start", startM, startC, "", startSrc...)
+	sb.ev("end", endM, endC, "", endSrc...)
+	parentEv(&sb, first.Src)
+	if m.Usage.Known {
+		sb.sp.Usage = m.Usage
+		sb.ev("usage", MethodTranscriptUsage, confUsageRecorded, "", last.Src)
+	}
+	if sb.sp.OffPath {
+		sb.ev("path", MethodTranscriptTime, 1, NoteOffPath, first.Src)
+	}
+	return sb.done()
+}
+
+// hookOnlySpan builds a span for a provider call that only the hooks saw:
+// a failed attempt, a compaction (summarisation) call, or a call whose
+// transcript is missing.
+func (b *builder) hookOnlySpan(base Span, r *run, h *hookCall) Span {
+	sb := spanBuilder{sp: base}
+	sb.sp.ID = NewSpanID(r.trace, "hookcall", h.runID, h.callID, strconv.FormatInt(h.started.Time.UnixMilli(), 10), strconv.FormatInt(h.started.Seq, 10))
+	sb.sp.Kind = KindLLM
+	sb.sp.Provider, sb.sp.Model, sb.sp.CallID = h.started.Provider, h.started.Model, h.callID
+	sb.sp.Start = b.hookTime(h.start())
+	endC, endM, endNote := confHookExact, MethodHookExact, ""
+	endSrc := []ingest.Source{h.started.Src}
+	if e, ok := h.end(); ok {
+		sb.sp.End = b.hookTime(e)
+		endSrc = append(endSrc, h.ended.Src)
+	} else {
+		sb.sp.End = sb.sp.Start
+		endC, endM, endNote = 0.5, MethodIntervalNeighbour, NoteNoEndHook
+	}
+	note := NoteHookOnly
+	switch {
+	case h.ended != nil && h.ended.Outcome == "error":
+		sb.sp.Status = StatusError
+		sb.sp.StatusMessage = strings.TrimSpace(h.ended.ErrorCategory + " " + h.ended.FailureKind)
+		if sb.sp.StatusMessage == "" {
+			sb.sp.StatusMessage = "provider call failed"
+		}
+		note = NoteFailedAttempt
+	case b.isCompaction(h):
+		sb.sp.Kind = KindCompaction
+		sb.sp.Status = StatusOK
+	default:
+		sb.sp.Status = StatusOK
+	}
+	sb.sp.Name = "chat " + sb.sp.Model
+	if sb.sp.Kind == KindCompaction {
+		sb.sp.Name = "chat compaction"
+	}
+	sb.ev("start", MethodHookExact, confHookOnly, note, h.started.Src)
+	sb.ev("end", endM, min(endC, confHookOnly), endNote, endSrc...)
+	sb.ev("parent", MethodHookExact, confHookOnly, "", h.started.Src)
+	// Usage: llm_output carries the attempt sum; it is this call's usage
+	// only when the attempt had a single call and none was persisted.
+	if u, src, ok := b.attemptUsage(r, h); ok {
+		sb.sp.Usage = u
+		sb.ev("usage", MethodHookAttemptSum, confAttemptSum, "", src)
+	}
+	return sb.done()
+}
+
+func (b *builder) isCompaction(h *hookCall) bool {
+	if strings.Contains(h.runID, ":compaction:") || strings.HasPrefix(b.s.SessionID, "internal-") {
+		return true
+	}
+	st := h.start()
+	for _, t := range b.compactionHooks {
+		if d := st.Sub(t); d > -10*time.Second && d < 60*time.Second {
+			return true
+		}
+	}
+	for _, r := range b.runs {
+		for _, e := range r.comps {
+			if d := e.Time.Sub(st); d >= 0 && d < 60*time.Second {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// attemptUsage returns llm_output usage for a hook-only call when that call
+// is the only provider call of its run in the hooks and the run persisted
+// no LLM call (so the sum cannot be double counted).
+func (b *builder) attemptUsage(r *run, h *hookCall) (ingest.Usage, ingest.Source, bool) {
+	if len(r.calls) > 0 || len(r.hookCalls) != 1 || h.ended == nil || h.ended.Outcome == "error" {
+		return ingest.Usage{}, ingest.Source{}, false
+	}
+	for i := range b.s.Hooks {
+		ev := &b.s.Hooks[i]
+		if ev.Kind == ingest.HookLLMOutput && ev.RunID == h.runID && ev.Usage.Known {
+			return ev.Usage, ev.Src, true
+		}
+	}
+	return ingest.Usage{}, ingest.Source{}, false
+}
+
+func (b *builder) toolSpan(base Span, t *toolCall, siblings []Span) Span {
+	r := t.run
+	sb := spanBuilder{sp: base}
+	sb.sp.ID = NewSpanID(r.trace, "tool", t.id)
+	sb.sp.Kind = KindTool
+	sb.sp.ToolName, sb.sp.ToolCallID = t.name, t.id
+	sb.sp.Name = "execute_tool " + t.name
+	sb.sp.Input = t.argsText
+	sb.sp.Status = StatusOK
+	var emitterEnd time.Time
+	var emitterSrc ingest.Source
+	if t.emitter != nil {
+		last := t.emitter.entries[len(t.emitter.entries)-1]
+		emitterSrc = last.Src
+		emitterEnd = last.Time
+		if t.emitter.hook != nil {
+			if he, ok := t.emitter.hook.end(); ok && b.hookTime(he).Before(emitterEnd) {
+				emitterEnd = b.hookTime(he)
+			}
+		}
+		sb.sp.OffPath = t.emitter.offPath
+		sb.sp.Links = append(sb.sp.Links, Link{Trace: t.emitter.run.trace, Span: t.emitter.span, Relation: "emitted_by"})
+		if t.orphan {
+			sb.ev("emitted_by", MethodOrderPrevCall, confOrphan, NoteOrphanResult, emitterSrc)
+		} else {
+			sb.ev("emitted_by", MethodIDExact, confIDExact, "", emitterSrc)
+		}
+	}
+	if t.consumer != nil {
+		sb.sp.Links = append(sb.sp.Links, Link{Trace: t.consumer.run.trace, Span: t.consumer.span, Relation: "consumed_by"})
+		sb.ev("consumed_by", MethodOrderNextCall, confNextCall, "", t.consumer.entries[0].Src)
+	}
+	if t.result != nil {
+		m := t.result.Msg
+		sb.sp.ResultSize = m.ContentSize
+		sb.sp.Output = blockText(m.Blocks)
+		if m.IsError {
+			sb.sp.Status = StatusError
+			sb.sp.StatusMessage = truncateText(blockText(m.Blocks), 200)
+			if sb.sp.StatusMessage == "" {
+				sb.sp.StatusMessage = "tool error"
+			}
+		}
+		if m.ChildSessionKey != "" {
+			sb.sp.ChildSessionKey = m.ChildSessionKey
+			if b.opt.Resolver != nil {
+				if agent, sid, ok := b.opt.Resolver.SessionByKey(m.ChildSessionKey); ok {
+					sb.sp.ChildSessionID = sid
+					child := NewTraceID(agent, sid, "run#1")
+					sb.sp.Links = append(sb.sp.Links, Link{Trace: child, Span: NewSpanID(child, "run"), Relation: "spawned"})
+				}
+			}
+		}
+	}
+	if t.after != nil && t.after.HasError && sb.sp.Status != StatusError {
+		sb.sp.Status = StatusError
+		sb.sp.StatusMessage = t.after.Error
+	}
+
+	// Start: before_tool_call fires as the tool starts; the trajectory
+	// tool.call likewise. Without them the earliest possible start is the
+	// end of the emitting call.
+	switch {
+	case t.before != nil:
+		sb.sp.Start = b.hookTime(t.before.Time)
+		sb.ev("start", MethodHookExact, confHookExact, "", t.before.Src)
+	case t.trajCall != nil:
+		sb.sp.Start = t.trajCall.Time
+		sb.ev("start", MethodTrajectory, confTrajectory, "", t.trajCall.Src)
+	case !emitterEnd.IsZero():
+		sb.sp.Start = emitterEnd
+		sb.ev("start", MethodIntervalNeighbour, confToolStartEmitter, "", emitterSrc)
+	case t.result != nil:
+		sb.sp.Start = t.result.Time
+		sb.ev("start", MethodIntervalNeighbour, confNoResult, "", t.result.Src)
+	}
+	// End: after_tool_call fires when the tool finished; a trajectory
+	// tool.result likewise. The toolResult message time is the end only for
+	// a single tool; for a parallel group it is the group's end.
+	parallel := t.emitter != nil && countTools(t.emitter) > 1
+	switch {
+	case t.after != nil:
+		sb.sp.End = b.hookTime(t.after.Time)
+		sb.ev("end", MethodHookExact, confHookExact, "", t.after.Src)
+	case t.trajRes != nil:
+		sb.sp.End = t.trajRes.Time
+		sb.ev("end", MethodTrajectory, confTrajectory, "", t.trajRes.Src)
+	case t.result != nil && !t.result.Msg.Time.IsZero():
+		sb.sp.End = t.result.Msg.Time
+		if parallel {
+			sb.ev("end", MethodTranscriptGroup, confToolEndGroup, NoteParallelGroupEnd, t.result.Src)
+		} else {
+			sb.ev("end", MethodTranscriptTime, confToolEndSingle, "", t.result.Src)
+		}
+	case t.result != nil:
+		sb.sp.End = t.result.Time
+		sb.ev("end", MethodTranscriptTime, confToolEndGroup, "", t.result.Src)
+	default:
+		end := sb.sp.Start
+		if t.consumer != nil {
+			end = t.consumer.msg.Time
+		} else {
+			for _, s := range siblings {
+				if s.Start.After(sb.sp.Start) && (end.Equal(sb.sp.Start) || s.Start.Before(end)) {
+					end = s.Start
+				}
+			}
+		}
+		sb.sp.End = end
+		sb.ev("end", MethodIntervalNeighbour, confNoResult, NoteNoResult, emitterSrc)
+	}
+	if sb.sp.Start.IsZero() {
+		sb.sp.Start = sb.sp.End
+	}
+	src := emitterSrc
+	if t.result != nil {
+		src = t.result.Src
+	}
+	if r.viaRunID {
+		sb.ev("parent", MethodTranscriptRunID, confRunID, "", src)
+	} else {
+		sb.ev("parent", MethodOrderSegment, confSegment, "", src)
+	}
+	return sb.done()
+}
+
+func countTools(c *llmCall) int {
+	n := 0
+	for _, b := range c.msg.Blocks {
+		if b.Kind == ingest.BlockToolCall {
+			n++
+		}
+	}
+	return n
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
