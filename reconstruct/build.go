@@ -35,10 +35,11 @@ const (
 	confSegment          = 0.93
 	confIDExact          = 1.0
 	confNextCall         = 0.97
-	confOrphan           = 0.6
+	confOrphan           = 0.3
+	confOrphanHook       = 0.9
 	confNoResult         = 0.5
 	confRunnerUp         = 0.8
-	confCompactionStart  = 0.6
+	confCompactionStart  = 0.9
 	confUsageRecorded    = 1.0
 	confAttemptSum       = 0.9
 	confRunBounds        = 0.95
@@ -53,6 +54,8 @@ type hookCall struct {
 	runID, callID  string
 	started, ended *ingest.HookEvent
 	used           bool
+	trace          TraceID
+	span           SpanID
 }
 
 func (h *hookCall) start() time.Time { return h.started.Time }
@@ -78,8 +81,9 @@ type llmCall struct {
 }
 
 type toolCall struct {
-	id, name  string
-	emitter   *llmCall
+	id, name    string
+	emitter     *llmCall
+	emitterHook *hookCall // orphan result whose emitting call only the hooks saw
 	result    *ingest.Entry
 	resultPos int
 	consumer  *llmCall
@@ -99,7 +103,7 @@ type run struct {
 	calls     []*llmCall
 	hookCalls []*hookCall // unmatched hook calls of this run
 	comps     []*ingest.Entry
-	prevOf    map[*ingest.Entry]*ingest.Entry
+	synthetic []*ingest.Entry // assistant messages without a provider call
 	trace     TraceID
 	key       string
 	ordinal   int
@@ -122,6 +126,7 @@ type builder struct {
 	agentEnd                         map[string]*ingest.HookEvent
 	runHookStart                     map[string]time.Time
 	compactionHooks                  []time.Time
+	prevOf                           map[*ingest.Entry]*ingest.Entry
 }
 
 // Session rebuilds the traces of one session: one Trace per agent run, in
@@ -192,10 +197,16 @@ func (b *builder) isOffPath(e *ingest.Entry) bool {
 // message starts a run (order.segment).
 func (b *builder) segmentRuns() {
 	var cur *run
+	var pending []*ingest.Entry
 	frag := map[string]*llmCall{}
+	b.prevOf = map[*ingest.Entry]*ingest.Entry{}
 	newRun := func(rid string, pos int) *run {
-		r := &run{runID: rid, viaRunID: rid != "", firstPos: pos, prevOf: map[*ingest.Entry]*ingest.Entry{}}
+		r := &run{runID: rid, viaRunID: rid != "", firstPos: pos}
 		b.runs = append(b.runs, r)
+		// A compaction that ran before this run's first call (pre-inference
+		// compaction) was appended before its user message.
+		r.entries, r.comps = append(r.entries, pending...), append(r.comps, pending...)
+		pending = nil
 		return r
 	}
 	var prev *ingest.Entry
@@ -235,14 +246,22 @@ func (b *builder) segmentRuns() {
 				byID[rid] = cur
 			}
 		}
+		if prev != nil {
+			b.prevOf[e] = prev
+		}
+		if e.Kind == ingest.EntryCompaction && rid == "" && cur != nil && len(cur.calls) > 0 && prev != nil &&
+			e.Time.Sub(prev.Time) > 2*time.Second {
+			// Long after the run's last entry and without a run id: the
+			// compaction before the next run.
+			pending = append(pending, e)
+			prev = e
+			continue
+		}
 		if cur == nil {
 			prev = e
 			continue // session preamble: model_change, custom entries
 		}
 		cur.entries = append(cur.entries, e)
-		if prev != nil {
-			cur.prevOf[e] = prev
-		}
 		prev = e
 		switch {
 		case e.Kind == ingest.EntryCompaction:
@@ -258,6 +277,10 @@ func (b *builder) segmentRuns() {
 				mergeFragment(&c.msg, e.Msg)
 				continue
 			}
+			if isSynthetic(e.Msg) {
+				cur.synthetic = append(cur.synthetic, e)
+				continue
+			}
 			c := &llmCall{entries: []*ingest.Entry{e}, pos: i, lastPos: i, run: cur, msg: *e.Msg, offPath: b.isOffPath(e)}
 			if key != "" {
 				frag[key] = c
@@ -266,6 +289,19 @@ func (b *builder) segmentRuns() {
 			b.calls = append(b.calls, c)
 		}
 	}
+	if len(pending) > 0 && cur != nil {
+		cur.entries, cur.comps = append(cur.entries, pending...), append(cur.comps, pending...)
+	}
+}
+
+// isSynthetic reports an assistant message that OpenClaw wrote without a
+// provider call: the CLI's own replies (api "cli", e.g. a context-overflow
+// precheck) and the tool-loop recovery stop. Such messages carry no usage.
+func isSynthetic(m *ingest.Message) bool {
+	if m.Usage.Known || m.ResponseID != "" {
+		return false
+	}
+	return m.API == "cli" || (m.StopReason != "error" && m.StopReason != "aborted" && m.Provider == "" && m.Model == "")
 }
 
 // mergeFragment folds a later fragment of one provider response into the
@@ -593,6 +629,29 @@ func (b *builder) emit() []Trace {
 	for _, c := range b.calls {
 		c.span = NewSpanID(c.run.trace, "llm", c.entries[0].ID, strconv.Itoa(c.pos))
 	}
+	for _, r := range b.runs {
+		for _, h := range r.hookCalls {
+			h.trace = r.trace
+			h.span = NewSpanID(r.trace, "hookcall", h.runID, h.callID, strconv.FormatInt(h.started.Time.UnixMilli(), 10), strconv.FormatInt(h.started.Seq, 10))
+		}
+	}
+	// An orphan tool result (its toolCall was never persisted) was emitted
+	// by the last provider call before it that only the hooks saw.
+	for _, t := range b.tools {
+		if !t.orphan || t.result == nil {
+			continue
+		}
+		for _, h := range b.hcalls {
+			if h.used || h.ended == nil || h.ended.Outcome == "error" {
+				continue
+			}
+			if e, _ := h.end(); !b.hookTime(e).After(t.result.Time) {
+				if t.emitterHook == nil || h.start().After(t.emitterHook.start()) {
+					t.emitterHook = h
+				}
+			}
+		}
+	}
 	traces := make([]Trace, 0, len(b.runs))
 	for _, r := range b.runs {
 		traces = append(traces, b.emitRun(r))
@@ -640,7 +699,7 @@ func (b *builder) emitRun(r *run) Trace {
 			sb.sp.ID = NewSpanID(r.trace, "compaction", e.ID)
 			sb.sp.End = e.Time
 			sb.sp.Start = e.Time
-			if p := r.prevOf[e]; p != nil && !p.Time.IsZero() {
+			if p := b.prevOf[e]; p != nil && !p.Time.IsZero() {
 				sb.sp.Start = p.Time
 			}
 			sb.sp.Name = "chat compaction"
@@ -824,7 +883,7 @@ func (b *builder) llmSpan(base Span, c *llmCall, parentEv func(*spanBuilder, ing
 // transcript is missing.
 func (b *builder) hookOnlySpan(base Span, r *run, h *hookCall) Span {
 	sb := spanBuilder{sp: base}
-	sb.sp.ID = NewSpanID(r.trace, "hookcall", h.runID, h.callID, strconv.FormatInt(h.started.Time.UnixMilli(), 10), strconv.FormatInt(h.started.Seq, 10))
+	sb.sp.ID = h.span
 	sb.sp.Kind = KindLLM
 	sb.sp.Provider, sb.sp.Model, sb.sp.CallID = h.started.Provider, h.started.Model, h.callID
 	sb.sp.Start = b.hookTime(h.start())
@@ -915,7 +974,13 @@ func (b *builder) toolSpan(base Span, t *toolCall, siblings []Span) Span {
 	sb.sp.Status = StatusOK
 	var emitterEnd time.Time
 	var emitterSrc ingest.Source
-	if t.emitter != nil {
+	if h := t.emitterHook; h != nil {
+		emitterSrc = h.started.Src
+		emitterEnd, _ = h.end()
+		emitterEnd = b.hookTime(emitterEnd)
+		sb.sp.Links = append(sb.sp.Links, Link{Trace: h.trace, Span: h.span, Relation: "emitted_by"})
+		sb.ev("emitted_by", MethodHookJoin, confOrphanHook, NoteOrphanResultHook, h.started.Src)
+	} else if t.emitter != nil {
 		last := t.emitter.entries[len(t.emitter.entries)-1]
 		emitterSrc = last.Src
 		emitterEnd = last.Time

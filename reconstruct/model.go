@@ -129,6 +129,8 @@ const (
 	NoteParallelGroupEnd = "parallel tool group: toolResult time is when the whole group finished"
 	NoteNoResult         = "no tool result: end bounded by the next span of the run"
 	NoteOrphanResult     = "tool result without its toolCall: emitter taken as the previous LLM call"
+	NoteOrphanResultHook = "tool result without its toolCall: emitter is the last unpersisted provider call before it"
+	NoteSynthetic        = "assistant message written without a provider call: no chat span"
 	NoteHookOnly         = "provider call seen only in hooks: not persisted in the transcript"
 	NoteFailedAttempt    = "failed provider attempt seen only in hooks"
 	NoteCompactionNoHook = "compaction entry without hooks: start bounded by the previous entry"
