@@ -103,12 +103,12 @@ type Corpus struct {
 	Inv *Inventory
 	opt Options
 
-	byKey     map[string]*IndexRow // session key → row
-	byID      map[string]*IndexRow // agent/sessionId → current row
-	hooks     map[string][]HookEvent
-	groups    []group
-	stats     CorpusStats
-	dbs       dbPool
+	byKey  map[string]*IndexRow // session key → row
+	byID   map[string]*IndexRow // agent/sessionId → current row
+	hooks  map[string][]HookEvent
+	groups []group
+	stats  CorpusStats
+	dbs    dbPool
 }
 
 // CorpusStats are counts gathered while opening.
@@ -666,8 +666,6 @@ func peekSessionID(path string) string {
 	}
 	return e.ID
 }
-
-
 
 // SessionByKey resolves a session key through the loaded indexes.
 func (c *Corpus) SessionByKey(key string) (agentID, sessionID string, ok bool) {

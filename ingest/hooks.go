@@ -86,27 +86,27 @@ type HookEvent struct {
 	Time     time.Time
 	Seq, PID int64
 
-	RunID, CallID      string
-	SessionID          string
-	SessionKey         string
-	AgentID            string
-	ToolCallID         string
-	ToolName           string
-	Provider, Model    string
-	ChildSessionKey    string // subagent_* hooks
-	RequesterKey       string // subagent_* ctx.requesterSessionKey
-	NextSessionID      string // session_end
-	PreviousSessionID  string // after_compaction
-	Outcome            string // model_call_ended outcome, subagent outcome
-	ErrorCategory      string
-	FailureKind        string
-	Error              string // tool or run error message (truncated)
-	HasError           bool
-	DurationMs         int64 // -1 when absent
-	TimeToFirstByteMs  int64 // -1 when absent
-	Usage              Usage // llm_output / model.completed attempt sum
-	Success            *bool // agent_end
-	Src                Source
+	RunID, CallID     string
+	SessionID         string
+	SessionKey        string
+	AgentID           string
+	ToolCallID        string
+	ToolName          string
+	Provider, Model   string
+	ChildSessionKey   string // subagent_* hooks
+	RequesterKey      string // subagent_* ctx.requesterSessionKey
+	NextSessionID     string // session_end
+	PreviousSessionID string // after_compaction
+	Outcome           string // model_call_ended outcome, subagent outcome
+	ErrorCategory     string
+	FailureKind       string
+	Error             string // tool or run error message (truncated)
+	HasError          bool
+	DurationMs        int64 // -1 when absent
+	TimeToFirstByteMs int64 // -1 when absent
+	Usage             Usage // llm_output / model.completed attempt sum
+	Success           *bool // agent_end
+	Src               Source
 }
 
 type rawHookLine struct {

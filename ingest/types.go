@@ -176,10 +176,10 @@ type Cost struct {
 // messages: "no usage", not a real zero). Cost is nil when no cost was
 // recorded.
 type Usage struct {
-	Known                                      bool
+	Known                                       bool
 	Input, Output, CacheRead, CacheWrite, Total int64
-	CacheWrite1h                               int64
-	Cost                                       *Cost
+	CacheWrite1h                                int64
+	Cost                                        *Cost
 }
 
 // Message is the payload of a "message" entry.
@@ -197,11 +197,11 @@ type Message struct {
 
 	// Assistant fields.
 	API, Provider, Model, ResponseModel string
-	ResponseID, TurnID                   string
-	Usage                                Usage
-	StopReason                           string
-	EndTurn                              *bool
-	ErrorMessage, ErrorCode              string
+	ResponseID, TurnID                  string
+	Usage                               Usage
+	StopReason                          string
+	EndTurn                             *bool
+	ErrorMessage, ErrorCode             string
 
 	// RunID is __openclaw.runId (2026.9.x assistant and toolResult
 	// messages). User messages carry none: their idempotencyKey ends in

@@ -84,16 +84,16 @@ type toolCall struct {
 	id, name    string
 	emitter     *llmCall
 	emitterHook *hookCall // orphan result whose emitting call only the hooks saw
-	result    *ingest.Entry
-	resultPos int
-	consumer  *llmCall
-	orphan    bool
-	before    *ingest.HookEvent
-	after     *ingest.HookEvent
-	trajCall  *ingest.HookEvent
-	trajRes   *ingest.HookEvent
-	argsText  string
-	run       *run
+	result      *ingest.Entry
+	resultPos   int
+	consumer    *llmCall
+	orphan      bool
+	before      *ingest.HookEvent
+	after       *ingest.HookEvent
+	trajCall    *ingest.HookEvent
+	trajRes     *ingest.HookEvent
+	argsText    string
+	run         *run
 }
 
 type run struct {

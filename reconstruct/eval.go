@@ -28,12 +28,12 @@ type TruthRun struct {
 
 // TruthCall is one provider request.
 type TruthCall struct {
-	Global   int    `json:"global_index"`
-	Status   int    `json:"status"`
-	StartMs  int64  `json:"start_ms"`
-	EndMs    int64  `json:"end_ms"`
-	Finish   string `json:"finish_reason"`
-	Usage    struct {
+	Global  int    `json:"global_index"`
+	Status  int    `json:"status"`
+	StartMs int64  `json:"start_ms"`
+	EndMs   int64  `json:"end_ms"`
+	Finish  string `json:"finish_reason"`
+	Usage   struct {
 		Input     int64 `json:"input"`
 		Output    int64 `json:"output"`
 		CacheRead int64 `json:"cacheRead"`
@@ -317,7 +317,10 @@ func Evaluate(traces []Trace, sessions []*ingest.Session, truth *Truth) EvalResu
 	}
 
 	// Calibration over chat and tool spans.
-	var bins [10]struct{ n, right int; conf float64 }
+	var bins [10]struct {
+		n, right int
+		conf     float64
+	}
 	total := 0
 	var sumConf float64
 	add := func(sp *Span, ok bool) {
