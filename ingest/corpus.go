@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Options configure a Corpus.
@@ -109,6 +110,7 @@ type Corpus struct {
 	groups []group
 	stats  CorpusStats
 	dbs    dbPool
+	calls  map[[16]byte]string // LLM-call keys → first session (fork dedup)
 }
 
 // CorpusStats are counts gathered while opening.
@@ -224,7 +226,7 @@ func (c *Corpus) loadHooks() {
 			}
 			ev, err := ParseHookLine(line, src)
 			if err != nil {
-				if lr.last {
+				if lr.last && strings.Contains(err.Error(), "invalid JSON") {
 					err = fmt.Errorf("truncated last line (file still being written?): %w", err)
 				}
 				c.addError(&LineError{Src: src, Err: err})
@@ -440,6 +442,7 @@ func (c *Corpus) Each(ctx context.Context, fn func(*Session) error) error {
 			cancel()
 			continue
 		}
+		c.markForkCopies(s)
 		if e := fn(s); e != nil {
 			err = e
 			cancel()
@@ -447,6 +450,34 @@ func (c *Corpus) Each(ctx context.Context, fn func(*Session) error) error {
 	}
 	wg.Wait()
 	return err
+}
+
+// markForkCopies flags assistant messages that an earlier session (in
+// delivery order) already holds with the same entry id, message time and
+// token counts — the history a /fork copies into the new session — so that
+// their usage is counted once. Entries without an id are never deduped.
+// Memory: one 16-byte key per LLM call with usage.
+func (c *Corpus) markForkCopies(s *Session) {
+	if c.calls == nil {
+		c.calls = map[[16]byte]string{}
+	}
+	owner := s.AgentID + "/" + s.SessionID
+	for i := range s.Entries {
+		e := &s.Entries[i]
+		if e.Msg == nil || e.Msg.Role != RoleAssistant || !e.Msg.Usage.Known || e.ID == "" {
+			continue
+		}
+		u := e.Msg.Usage
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%d\x00%d", e.ID, e.Msg.Time.UnixMilli(), u.Input, u.Output, u.CacheRead, u.CacheWrite)
+		var k [16]byte
+		copy(k[:], h.Sum(nil))
+		if first, ok := c.calls[k]; ok && first != owner {
+			e.Msg.DuplicateOf = first
+			continue
+		}
+		c.calls[k] = owner
+	}
 }
 
 // readSession reads every copy of one session and merges them.
@@ -459,20 +490,28 @@ func (c *Corpus) readSession(g *group) *Session {
 			onlyArchived = false
 		}
 		st := CopyStat{Name: src.Name, Copy: src.Copy, DB: src.DB}
-		add := func(line []byte, pos Source, last bool) {
+		add := func(line []byte, pos Source, last bool, created time.Time) {
 			if len(line) == 0 || isBlank(line) {
 				return
 			}
 			e, err := ParseEntry(line, pos, c.opt.Parse)
 			if err != nil {
-				if last {
+				if last && strings.Contains(err.Error(), "invalid JSON") {
 					err = fmt.Errorf("truncated last line (file still being written?): %w", err)
 				}
 				s.lineError(pos, err)
 				return
 			}
 			st.Entries++
+			if e.Time.IsZero() && !created.IsZero() {
+				e.Time = created // SQLite row without an entry timestamp
+			}
+			// Copies of one entry agree on id and message time; the same id
+			// with another message time is another entry.
 			key := e.ID
+			if e.Msg != nil && key != "" {
+				key += "\x00" + strconv.FormatInt(e.Msg.Time.UnixMilli(), 10)
+			}
 			if e.Kind == EntryHeader {
 				key = "\x00header"
 			} else if key == "" {
@@ -499,17 +538,17 @@ func (c *Corpus) readSession(g *group) *Session {
 			if db, err = c.dbs.get(src.Path); err != nil {
 				break
 			}
-			err = readDBTranscript(db, src.SessionID, func(line []byte, seq int64) error {
+			err = readDBTranscript(db, src.SessionID, func(line []byte, seq, created int64) error {
 				if seq < 0 {
 					s.lineError(Source{File: src.Name, Line: int(-seq)}, errors.New("event_zstd does not decompress"))
 					return nil
 				}
-				add(line, Source{File: src.Name, Line: int(seq) + 1}, false)
+				add(line, Source{File: src.Name, Line: int(seq) + 1}, false, createdAtTime(created))
 				return nil
 			})
 		default:
 			err = c.readLines(src, func(line []byte, n int, last bool) {
-				add(line, Source{File: src.Name, Line: n}, last)
+				add(line, Source{File: src.Name, Line: n}, last, time.Time{})
 			})
 		}
 		if err != nil {
@@ -682,9 +721,12 @@ func (c *Corpus) SessionByKey(key string) (agentID, sessionID string, ok bool) {
 
 // Counts are what a session holds, as scan reports it.
 type Counts struct {
-	Entries     int
-	LLMCalls    int // assistant messages, fragments of one response once
-	ToolCalls   int // distinct tool-call ids (toolCall blocks and toolResults)
+	Entries  int
+	LLMCalls int // assistant messages, fragments of one response once
+	// Synthetic counts the assistant messages among LLMCalls that OpenClaw
+	// wrote without a provider call (IsSynthetic).
+	Synthetic   int
+	ToolCalls   int // distinct tool-call ids (toolCall blocks and toolResults), plus id-less toolCall blocks
 	ToolResults int
 	UserMsgs    int
 	Compactions int
@@ -722,13 +764,20 @@ func (s *Session) Count() Counts {
 			}
 			if k == "" || !resp[k] {
 				c.LLMCalls++
+				if IsSynthetic(e.Msg) {
+					c.Synthetic++
+				}
 			}
 			if k != "" {
 				resp[k] = true
 			}
 			for _, b := range e.Msg.Blocks {
-				if b.Kind == BlockToolCall && b.ToolCallID != "" {
-					tools[b.ToolCallID] = true
+				if b.Kind == BlockToolCall {
+					if b.ToolCallID != "" {
+						tools[b.ToolCallID] = true
+					} else {
+						c.ToolCalls++
+					}
 				}
 			}
 		case RoleToolResult:
@@ -738,6 +787,19 @@ func (s *Session) Count() Counts {
 			}
 		}
 	}
-	c.ToolCalls = len(tools)
+	c.ToolCalls += len(tools)
 	return c
+}
+
+// IsSynthetic reports an assistant message that OpenClaw wrote without a
+// provider call, so it carries no usage: the CLI's own replies (api "cli",
+// e.g. the context-overflow precheck), bookkeeping rows of the "openclaw"
+// provider (delivery mirrors, gateway-injected messages), and a stop with
+// neither provider nor model (tool-loop recovery).
+func IsSynthetic(m *Message) bool {
+	if m.Usage.Known || m.ResponseID != "" {
+		return false
+	}
+	return m.API == "cli" || m.Provider == "openclaw" ||
+		(m.StopReason != "error" && m.StopReason != "aborted" && m.Provider == "" && m.Model == "")
 }

@@ -82,20 +82,23 @@ type rawMessage struct {
 }
 
 type rawUsage struct {
-	Input        json.Number `json:"input"`
-	Output       json.Number `json:"output"`
-	CacheRead    json.Number `json:"cacheRead"`
-	CacheWrite   json.Number `json:"cacheWrite"`
-	CacheWrite1h json.Number `json:"cacheWrite1h"`
-	TotalTokens  json.Number `json:"totalTokens"`
-	Cost         *struct {
-		Input       json.Number `json:"input"`
-		Output      json.Number `json:"output"`
-		CacheRead   json.Number `json:"cacheRead"`
-		CacheWrite  json.Number `json:"cacheWrite"`
-		Total       json.Number `json:"total"`
-		TotalOrigin string      `json:"totalOrigin"`
-	} `json:"cost"`
+	Input        json.Number     `json:"input"`
+	Output       json.Number     `json:"output"`
+	CacheRead    json.Number     `json:"cacheRead"`
+	CacheWrite   json.Number     `json:"cacheWrite"`
+	CacheWrite1h json.Number     `json:"cacheWrite1h"`
+	TotalTokens  json.Number     `json:"totalTokens"`
+	Reasoning    json.Number     `json:"reasoningTokens"`
+	Cost         json.RawMessage `json:"cost"` // an object, or a bare number (OpenRouter)
+}
+
+type rawCost struct {
+	Input       json.Number `json:"input"`
+	Output      json.Number `json:"output"`
+	CacheRead   json.Number `json:"cacheRead"`
+	CacheWrite  json.Number `json:"cacheWrite"`
+	Total       json.Number `json:"total"`
+	TotalOrigin string      `json:"totalOrigin"`
 }
 
 type rawBlock struct {
@@ -105,6 +108,7 @@ type rawBlock struct {
 	ID        string          `json:"id"`
 	Name      string          `json:"name"`
 	Arguments json.RawMessage `json:"arguments"`
+	Input     json.RawMessage `json:"input"` // tool_use blocks
 	Async     bool            `json:"async"`
 	Data      string          `json:"data"`
 }
@@ -120,7 +124,7 @@ var (
 func ParseEntry(data []byte, src Source, opt ParseOptions) (Entry, error) {
 	var e Entry
 	e.Src = src
-	data = bytes.TrimSpace(data)
+	data = trimLine(data)
 	if len(data) == 0 || data[0] != '{' {
 		if len(data) == 0 {
 			return e, errors.New("empty line")
@@ -150,8 +154,10 @@ func ParseEntry(data []byte, src Source, opt ParseOptions) (Entry, error) {
 		return e, fmt.Errorf("parentId: %w", err)
 	}
 	if len(r.Timestamp) > 0 {
+		// An unparseable time does not lose the entry (its usage still
+		// counts); the matcher falls back to neighbouring times.
 		if e.Time, err = parseTime(r.Timestamp); err != nil {
-			return e, fmt.Errorf("timestamp: %w", err)
+			e.BadTime = true
 		}
 	}
 	e.Side = r.AppendMode == "side"
@@ -234,11 +240,9 @@ func parseMessage(data []byte, opt ParseOptions) (*Message, error) {
 		m.CustomType = "hook"
 	}
 	if len(r.Timestamp) > 0 {
-		t, err := parseTime(r.Timestamp)
-		if err != nil {
-			return nil, fmt.Errorf("timestamp: %w", err)
+		if t, err := parseTime(r.Timestamp); err == nil {
+			m.Time = t
 		}
-		m.Time = t
 	}
 	if r.OpenClaw != nil {
 		m.RunID = r.OpenClaw.RunID
@@ -316,8 +320,12 @@ func (m *Message) addBlock(rb *rawBlock, opt ParseOptions) {
 	case "thinking", "redacted_thinking":
 		b = Block{Kind: BlockThinking, Size: len(rb.Thinking), Text: rb.Thinking}
 	case "toolCall", "tool_use", "toolUse":
+		args := rb.Arguments
+		if len(args) == 0 {
+			args = rb.Input
+		}
 		b = Block{Kind: BlockToolCall, ToolCallID: rb.ID, ToolName: rb.Name, Async: rb.Async,
-			Size: len(rb.Arguments), Text: string(rb.Arguments)}
+			Size: len(args), Text: string(args)}
 	case "image":
 		b = Block{Kind: BlockImage, Size: len(rb.Data)}
 	default:
@@ -339,15 +347,33 @@ func convertUsage(r *rawUsage) Usage {
 		CacheWrite1h: numInt(r.CacheWrite1h),
 		Total:        numInt(r.TotalTokens),
 	}
+	u.Reasoning = numInt(r.Reasoning)
 	u.Known = u.Input != 0 || u.Output != 0 || u.CacheRead != 0 || u.CacheWrite != 0 || u.Total != 0
-	if r.Cost != nil {
-		c := &Cost{
-			Input:          numFloat(r.Cost.Input),
-			Output:         numFloat(r.Cost.Output),
-			CacheRead:      numFloat(r.Cost.CacheRead),
-			CacheWrite:     numFloat(r.Cost.CacheWrite),
-			Total:          numFloat(r.Cost.Total),
-			ProviderBilled: r.Cost.TotalOrigin == "provider-billed",
+	if u.Total == 0 {
+		u.Total = u.Input + u.Output + u.CacheRead + u.CacheWrite
+	}
+	if rc := bytes.TrimSpace(r.Cost); len(rc) > 0 && !bytes.Equal(rc, []byte("null")) {
+		var c *Cost
+		switch rc[0] {
+		case '{':
+			var x rawCost
+			if json.Unmarshal(rc, &x) == nil {
+				c = &Cost{
+					Input:          numFloat(x.Input),
+					Output:         numFloat(x.Output),
+					CacheRead:      numFloat(x.CacheRead),
+					CacheWrite:     numFloat(x.CacheWrite),
+					Total:          numFloat(x.Total),
+					ProviderBilled: x.TotalOrigin == "provider-billed",
+				}
+			}
+		default:
+			if f, err := strconv.ParseFloat(string(bytes.Trim(rc, `"`)), 64); err == nil {
+				c = &Cost{Total: f}
+			}
+		}
+		if c == nil {
+			return u
 		}
 		if c.Total == 0 {
 			c.Total = c.Input + c.Output + c.CacheRead + c.CacheWrite
@@ -362,6 +388,13 @@ func convertUsage(r *rawUsage) Usage {
 		u.Cost = nil
 	}
 	return u
+}
+
+// trimLine strips surrounding whitespace and a UTF-8 byte-order mark.
+func trimLine(b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	return bytes.TrimSpace(b)
 }
 
 func numInt(n json.Number) int64 {

@@ -158,7 +158,7 @@ var hookKindByName = func() map[string]HookKind {
 // accepted; a line without "hook" or "ts" is an error.
 func ParseHookLine(data []byte, src Source) (HookEvent, error) {
 	ev := HookEvent{Src: src, DurationMs: -1, TimeToFirstByteMs: -1}
-	data = bytes.TrimSpace(data)
+	data = trimLine(data)
 	if len(data) == 0 {
 		return ev, errors.New("empty line")
 	}
@@ -283,7 +283,7 @@ type rawTrajLine struct {
 // and model.fallback_step are returned as typed kinds; others are HookOther.
 func ParseTrajectoryLine(data []byte, src Source) (HookEvent, error) {
 	ev := HookEvent{Src: src, Origin: OriginTrajectory, DurationMs: -1, TimeToFirstByteMs: -1}
-	data = bytes.TrimSpace(data)
+	data = trimLine(data)
 	if len(data) == 0 || data[0] != '{' {
 		return ev, errNotObject
 	}

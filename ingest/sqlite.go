@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite: keeps the binary static
 )
@@ -78,18 +79,26 @@ func listDBSessions(path string) ([]string, error) {
 // readDBTranscript streams the transcript_events rows of one session in seq
 // order. fn gets the event JSON (decompressed when stored as zstd) and the
 // row's seq; the slice is only valid during the call.
-func readDBTranscript(db *sql.DB, sessionID string, fn func(line []byte, seq int64) error) error {
-	rows, err := db.Query(`SELECT seq, event_json, event_zstd FROM transcript_events WHERE session_id = ? ORDER BY seq`, sessionID)
+func readDBTranscript(db *sql.DB, sessionID string, fn func(line []byte, seq, createdAt int64) error) error {
+	// Older and test schemas lack event_zstd or created_at.
+	zcol, ccol := "NULL", "0"
+	if hasColumn(db, "transcript_events", "event_zstd") {
+		zcol = "event_zstd"
+	}
+	if hasColumn(db, "transcript_events", "created_at") {
+		ccol = "created_at"
+	}
+	rows, err := db.Query(`SELECT seq, event_json, `+zcol+`, `+ccol+` FROM transcript_events WHERE session_id = ? ORDER BY seq`, sessionID)
 	if err != nil {
 		return fmt.Errorf("reading transcript_events: %w", err)
 	}
 	defer rows.Close()
 	var buf []byte
 	for rows.Next() {
-		var seq int64
+		var seq, created int64
 		var js sql.RawBytes
 		var zs sql.RawBytes
-		if err := rows.Scan(&seq, &js, &zs); err != nil {
+		if err := rows.Scan(&seq, &js, &zs, &created); err != nil {
 			return err
 		}
 		line := []byte(js)
@@ -97,18 +106,36 @@ func readDBTranscript(db *sql.DB, sessionID string, fn func(line []byte, seq int
 			var err error
 			buf, err = decodeZstd(buf, zs)
 			if err != nil {
-				if err := fn(nil, -seq-1); err != nil { // signal a bad row
+				if err := fn(nil, -seq-1, created); err != nil { // signal a bad row
 					return err
 				}
 				continue
 			}
 			line = buf
 		}
-		if err := fn(line, seq); err != nil {
+		if err := fn(line, seq, created); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+func hasColumn(db *sql.DB, table, col string) bool {
+	var n int
+	err := db.QueryRow(`SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, table, col).Scan(&n)
+	return err == nil && n > 0
+}
+
+// createdAtTime converts a created_at value: epoch ms, or epoch seconds in
+// databases that stored seconds.
+func createdAtTime(v int64) time.Time {
+	if v <= 0 {
+		return time.Time{}
+	}
+	if v < 100_000_000_000 {
+		v *= 1000
+	}
+	return time.UnixMilli(v).UTC()
 }
 
 // readDBIndex returns the session index rows of an agent database

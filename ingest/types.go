@@ -179,7 +179,10 @@ type Usage struct {
 	Known                                       bool
 	Input, Output, CacheRead, CacheWrite, Total int64
 	CacheWrite1h                                int64
-	Cost                                        *Cost
+	// Reasoning is reasoningTokens when the provider reported it; it is
+	// part of Output, not in addition to it.
+	Reasoning int64
+	Cost      *Cost
 }
 
 // Message is the payload of a "message" entry.
@@ -217,6 +220,11 @@ type Message struct {
 	// details, linking the tool call to the subagent session it started.
 	ChildSessionKey, ChildRunID string
 
+	// DuplicateOf names the session ("agent/session") that already holds
+	// this assistant message with the same id, time and usage (a /fork
+	// copy): its usage must not be counted again.
+	DuplicateOf string
+
 	// custom / bashExecution.
 	CustomType string
 	Command    string
@@ -245,7 +253,10 @@ type Entry struct {
 	// assistant message this is right after the provider stream finished.
 	Time time.Time
 	Side bool // appendMode "side" (2026.9)
-	Src  Source
+	// BadTime is set when the timestamp was present but unparseable; Time
+	// is then zero and the entry is kept.
+	BadTime bool
+	Src     Source
 
 	// Header.
 	Version       int

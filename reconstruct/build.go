@@ -277,7 +277,7 @@ func (b *builder) segmentRuns() {
 				mergeFragment(&c.msg, e.Msg)
 				continue
 			}
-			if isSynthetic(e.Msg) {
+			if ingest.IsSynthetic(e.Msg) {
 				cur.synthetic = append(cur.synthetic, e)
 				continue
 			}
@@ -294,13 +294,6 @@ func (b *builder) segmentRuns() {
 	}
 }
 
-// isSynthetic reports an assistant message that OpenClaw wrote without a
-// provider call: the CLI's own replies (api "cli", e.g. a context-overflow
-// precheck) and the tool-loop recovery stop. Such messages carry no usage.
-func isSynthetic(m *ingest.Message) bool {
-	if m.Usage.Known || m.ResponseID != "" {
-		return false
-	}
 	return m.API == "cli" || (m.StopReason != "error" && m.StopReason != "aborted" && m.Provider == "" && m.Model == "")
 }
 
@@ -330,13 +323,19 @@ func (b *builder) linkTools() {
 	for _, c := range b.calls {
 		n := 0
 		for _, bl := range c.msg.Blocks {
-			if bl.Kind != ingest.BlockToolCall || bl.ToolCallID == "" {
+			if bl.Kind != ingest.BlockToolCall {
 				continue
 			}
-			if _, dup := b.toolsBy[bl.ToolCallID]; dup {
+			id := bl.ToolCallID
+			if id == "" {
+				// No id (old or foreign writers): a synthetic one; no result
+				// can link to it.
+				id = c.entries[0].ID + "#tool" + strconv.Itoa(n+1)
+			}
+			if _, dup := b.toolsBy[id]; dup {
 				continue // replayed block in a later fragment
 			}
-			t := &toolCall{id: bl.ToolCallID, name: bl.ToolName, emitter: c, argsText: bl.Text, run: c.run}
+			t := &toolCall{id: id, name: bl.ToolName, emitter: c, argsText: bl.Text, run: c.run}
 			b.toolsBy[t.id] = t
 			b.tools = append(b.tools, t)
 			n++

@@ -21,6 +21,7 @@ type scanCounts struct {
 	Sessions         int    `json:"sessions"`
 	Runs             int    `json:"runs"`
 	LLMCalls         int    `json:"llm_calls"`
+	SyntheticMsgs    int    `json:"synthetic_assistant_messages"`
 	ToolCalls        int    `json:"tool_calls"`
 	ToolResults      int    `json:"tool_results"`
 	HookEvents       int    `json:"hook_events"`
@@ -35,6 +36,7 @@ func (a *scanCounts) add(b scanCounts) {
 	a.Sessions += b.Sessions
 	a.Runs += b.Runs
 	a.LLMCalls += b.LLMCalls
+	a.SyntheticMsgs += b.SyntheticMsgs
 	a.ToolCalls += b.ToolCalls
 	a.ToolResults += b.ToolResults
 	a.HookEvents += b.HookEvents
@@ -85,7 +87,7 @@ were skipped, with reasons. Nothing is written.`,
 					byAgent[s.AgentID] = a
 				}
 				cnt := s.Count()
-				c := scanCounts{Sessions: 1, Runs: len(traces), LLMCalls: cnt.LLMCalls, ToolCalls: cnt.ToolCalls,
+				c := scanCounts{Sessions: 1, Runs: len(traces), LLMCalls: cnt.LLMCalls, SyntheticMsgs: cnt.Synthetic, ToolCalls: cnt.ToolCalls,
 					ToolResults: cnt.ToolResults, HookEvents: len(s.Hooks), Entries: cnt.Entries,
 					DuplicateEntries: s.DupEntries(), SkippedLines: s.SkippedLines}
 				if s.Deleted {
