@@ -294,9 +294,6 @@ func (b *builder) segmentRuns() {
 	}
 }
 
-	return m.API == "cli" || (m.StopReason != "error" && m.StopReason != "aborted" && m.Provider == "" && m.Model == "")
-}
-
 // mergeFragment folds a later fragment of one provider response into the
 // merged message: content is appended; usage, stop reason and errors come
 // from the fragment that has them (the last one carries the real usage).
