@@ -26,13 +26,13 @@ const (
 	confHookExact        = 0.99
 	confHookOnly         = 0.97
 	confTrajectory       = 0.97
-	confTranscriptStart  = 0.96
-	confTranscriptEnd    = 0.96
-	confToolStartEmitter = 0.95
-	confToolEndSingle    = 0.95
-	confToolEndGroup     = 0.9
+	confTranscriptStart  = 0.97
+	confTranscriptEnd    = 0.97
+	confToolStartEmitter = 0.97
+	confToolEndSingle    = 0.97
+	confToolEndGroup     = 0.95
 	confRunID            = 0.99
-	confSegment          = 0.93
+	confSegment          = 0.97
 	confIDExact          = 1.0
 	confNextCall         = 0.97
 	confOrphan           = 0.3
@@ -42,7 +42,7 @@ const (
 	confCompactionStart  = 0.9
 	confUsageRecorded    = 1.0
 	confAttemptSum       = 0.9
-	confRunBounds        = 0.95
+	confRunBounds        = 0.97
 	confSkew             = 0.85
 )
 
@@ -104,6 +104,7 @@ type run struct {
 	hookCalls []*hookCall // unmatched hook calls of this run
 	comps     []*ingest.Entry
 	synthetic []*ingest.Entry // assistant messages without a provider call
+	terminal  bool            // the last assistant message ended the turn
 	trace     TraceID
 	key       string
 	ordinal   int
@@ -229,6 +230,11 @@ func (b *builder) segmentRuns() {
 			switch {
 			case cur == nil:
 				cur = newRun(rid, i)
+			case rid == "" && cur.runID == "" && cur.terminal && e.Msg != nil && e.Msg.Role == ingest.RoleAssistant:
+				// Without run ids: an LLM call after a call that ended the
+				// turn, with no user message between, is a new run (an
+				// announce run, or a run whose prompt was never persisted).
+				cur = newRun("", i)
 			case rid == "" || cur.runID == rid:
 			case byID[rid] != nil && len(cur.calls) == 0 && byID[rid] != cur:
 				// A user message in the middle of a run (steering or a
@@ -277,6 +283,7 @@ func (b *builder) segmentRuns() {
 				mergeFragment(&c.msg, e.Msg)
 				continue
 			}
+			cur.terminal = endsTurn(e.Msg)
 			if ingest.IsSynthetic(e.Msg) {
 				cur.synthetic = append(cur.synthetic, e)
 				continue
@@ -289,9 +296,29 @@ func (b *builder) segmentRuns() {
 			b.calls = append(b.calls, c)
 		}
 	}
-	if len(pending) > 0 && cur != nil {
-		cur.entries, cur.comps = append(cur.entries, pending...), append(cur.comps, pending...)
+	if len(pending) > 0 {
+		// A compaction with no run after it: a run of its own (its prompt
+		// was rejected before any call, as in a context-overflow precheck).
+		newRun("", len(b.s.Entries))
 	}
+}
+
+// endsTurn reports whether an assistant message finished its run's turn:
+// a final stop reason, no tool calls, and not endTurn:false.
+func endsTurn(m *ingest.Message) bool {
+	if m.EndTurn != nil && !*m.EndTurn {
+		return false
+	}
+	for _, b := range m.Blocks {
+		if b.Kind == ingest.BlockToolCall {
+			return false
+		}
+	}
+	switch m.StopReason {
+	case "stop", "length", "error", "aborted", "end_turn", "":
+		return true
+	}
+	return false
 }
 
 // mergeFragment folds a later fragment of one provider response into the

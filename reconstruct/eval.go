@@ -95,6 +95,21 @@ type EvalResult struct {
 
 	// Problems lists what was wrong, span by span (empty when all is right).
 	Problems []string `json:"problems"`
+
+	// Raw material for pooling several results (Pool).
+	overhangs []float64
+	execOver  []float64
+	calib     []calibPoint
+	counts    evalCounts
+}
+
+type calibPoint struct {
+	conf float64
+	ok   bool
+}
+
+type evalCounts struct {
+	matched, revealHit, contained, pure, links, goodLinks, within, execIn, execN int
 }
 
 // Evaluate compares traces with the truth. sessions are the ingested
@@ -229,6 +244,8 @@ func Evaluate(traces []Trace, sessions []*ingest.Session, truth *Truth) EvalResu
 	}
 	res.Containment = ratio(contained, len(spanCall))
 	res.OverhangMedian, res.OverhangP95, res.OverhangMax = quantile(overs, 0.5), quantile(overs, 0.95), quantile(overs, 1)
+	res.overhangs = overs
+	res.counts.matched, res.counts.revealHit, res.counts.contained = len(spanCall), hit, contained
 
 	// Parent accuracy: trace purity.
 	runsOfTrace := map[int]map[int]bool{}
@@ -248,6 +265,7 @@ func Evaluate(traces []Trace, sessions []*ingest.Session, truth *Truth) EvalResu
 		}
 	}
 	res.ParentAccuracy = ratio(pure, len(spanCall))
+	res.counts.pure = pure
 
 	// Tools.
 	links, goodLinks, within := 0, 0, 0
@@ -309,6 +327,8 @@ func Evaluate(traces []Trace, sessions []*ingest.Session, truth *Truth) EvalResu
 		}
 	}
 	res.ToolLinkAccuracy = ratio(goodLinks, links)
+	res.counts.links, res.counts.goodLinks, res.counts.within = links, goodLinks, within
+	res.counts.execIn, res.counts.execN, res.execOver = execIn, execN, execOver
 	res.ToolWithinGap = ratio(within, res.TruthTools)
 	if execN > 0 {
 		c := ratio(execIn, execN)
@@ -317,41 +337,91 @@ func Evaluate(traces []Trace, sessions []*ingest.Session, truth *Truth) EvalResu
 	}
 
 	// Calibration over chat and tool spans.
-	var bins [10]struct {
-		n, right int
-		conf     float64
-	}
-	total := 0
-	var sumConf float64
-	add := func(sp *Span, ok bool) {
-		i := min(int(sp.Confidence*10), 9)
-		bins[i].n++
-		bins[i].conf += sp.Confidence
-		if ok {
-			bins[i].right++
-		}
-		total++
-		sumConf += sp.Confidence
-	}
 	for _, sp := range chat {
-		add(sp, correct[sp])
+		res.calib = append(res.calib, calibPoint{sp.Confidence, correct[sp]})
 	}
 	for _, id := range sortedKeys(tools) {
-		add(tools[id], correct[tools[id]])
+		res.calib = append(res.calib, calibPoint{tools[id].Confidence, correct[tools[id]]})
 	}
-	for _, b := range bins {
-		if b.n > 0 {
-			res.ECE += float64(b.n) / float64(total) * math.Abs(float64(b.right)/float64(b.n)-b.conf/float64(b.n))
-		}
-	}
-	res.MeanConfidence = sumConf / math.Max(1, float64(total))
-	res.ECE = round4(res.ECE)
-	res.MeanConfidence = round4(res.MeanConfidence)
+	res.ECE, res.MeanConfidence = ece(res.calib)
 	slices.Sort(res.Problems)
 	if res.Problems == nil {
 		res.Problems = []string{}
 	}
 	return res
+}
+
+// ece is the expected calibration error over 10 equal-width bins, and the
+// mean confidence.
+func ece(points []calibPoint) (float64, float64) {
+	var bins [10]struct {
+		n, right int
+		conf     float64
+	}
+	var sum float64
+	for _, p := range points {
+		i := min(int(p.conf*10), 9)
+		bins[i].n++
+		bins[i].conf += p.conf
+		if p.ok {
+			bins[i].right++
+		}
+		sum += p.conf
+	}
+	var e float64
+	for _, b := range bins {
+		if b.n > 0 {
+			e += float64(b.n) / float64(len(points)) * math.Abs(float64(b.right)/float64(b.n)-b.conf/float64(b.n))
+		}
+	}
+	return round4(e), round4(sum / math.Max(1, float64(len(points))))
+}
+
+// Pool combines per-scenario results into one, as if all scenarios were
+// one corpus: ratios over the summed counts, quantiles over all overhangs,
+// calibration over all spans.
+func Pool(name string, rs []EvalResult) EvalResult {
+	p := EvalResult{Scenario: name, Problems: []string{}}
+	var c evalCounts
+	for _, r := range rs {
+		p.Hooks = p.Hooks || r.Hooks
+		p.ChatSpans += r.ChatSpans
+		p.TruthCalls += r.TruthCalls
+		p.Revealable += r.Revealable
+		p.Matched += r.Matched
+		p.ToolSpans += r.ToolSpans
+		p.TruthTools += r.TruthTools
+		p.overhangs = append(p.overhangs, r.overhangs...)
+		p.execOver = append(p.execOver, r.execOver...)
+		p.calib = append(p.calib, r.calib...)
+		c.matched += r.counts.matched
+		c.revealHit += r.counts.revealHit
+		c.contained += r.counts.contained
+		c.pure += r.counts.pure
+		c.links += r.counts.links
+		c.goodLinks += r.counts.goodLinks
+		c.within += r.counts.within
+		c.execIn += r.counts.execIn
+		c.execN += r.counts.execN
+		for _, pr := range r.Problems {
+			p.Problems = append(p.Problems, r.Scenario+": "+pr)
+		}
+	}
+	p.counts = c
+	p.LLMPrecision = ratio(c.matched, p.ChatSpans)
+	p.LLMRecall = ratio(c.revealHit, p.Revealable)
+	p.Containment = ratio(c.contained, c.matched)
+	p.OverhangMedian, p.OverhangP95, p.OverhangMax = quantile(p.overhangs, 0.5), quantile(p.overhangs, 0.95), quantile(p.overhangs, 1)
+	p.ToolLinkAccuracy = ratio(c.goodLinks, c.links)
+	p.ToolWithinGap = ratio(c.within, p.TruthTools)
+	p.ParentAccuracy = ratio(c.pure, c.matched)
+	if c.execN > 0 {
+		x := ratio(c.execIn, c.execN)
+		m := quantile(p.execOver, 0.5)
+		p.ToolExecContainment, p.ToolExecOverhangMedian = &x, &m
+	}
+	p.ECE, p.MeanConfidence = ece(p.calib)
+	return p
 }
 
 // revealableCalls returns the truth calls that the inputs can reveal: each
