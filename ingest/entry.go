@@ -483,7 +483,7 @@ func msTime(f float64) time.Time {
 func describeJSONError(data []byte, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		if int(se.Offset) >= len(data) {
+		if strings.Contains(se.Error(), "unexpected end") {
 			return fmt.Errorf("invalid JSON: truncated line (unexpected end after %d bytes)", len(data))
 		}
 		return fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, se)

@@ -1,0 +1,250 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+func readAll(t *testing.T, paths []string, opt Options) ([]*Session, *Corpus) {
+	t.Helper()
+	c, err := Open(paths, opt)
+	if err != nil {
+		t.Fatalf("Open(%v): %v", paths, err)
+	}
+	var out []*Session
+	if err := c.Each(context.Background(), func(s *Session) error {
+		out = append(out, s)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out, c
+}
+
+// comparable strips what legitimately differs between the copies of one
+// entry (where it was read from).
+func comparable(es []Entry) []Entry {
+	out := make([]Entry, len(es))
+	for i, e := range es {
+		e.Src = Source{}
+		out[i] = e
+	}
+	return out
+}
+
+// TestSQLiteAndJSONLSameEntries reads each 2026.9.6 scenario once from its
+// SQLite database alone and once from the exported JSONL alone: the entries
+// must be identical. Read together, nothing may be counted twice.
+func TestSQLiteAndJSONLSameEntries(t *testing.T) {
+	dirs, _ := filepath.Glob("../fixtures/corpus/openclaw-2026.9.6/*/state/agents/main")
+	if len(dirs) < 10 {
+		t.Fatalf("fixtures missing: %v", dirs)
+	}
+	for _, agentDir := range dirs {
+		name := filepath.Base(filepath.Dir(filepath.Dir(filepath.Dir(agentDir))))
+		t.Run(name, func(t *testing.T) {
+			db, _ := readAll(t, []string{filepath.Join(agentDir, "agent", "openclaw-agent.sqlite")}, Options{})
+			js, _ := readAll(t, []string{filepath.Join(agentDir, "sessions")}, Options{})
+			both, _ := readAll(t, []string{filepath.Join(agentDir, "..", "..")}, Options{})
+			if len(db) != len(js) || len(db) != len(both) || len(db) == 0 {
+				t.Fatalf("sessions: db %d, jsonl %d, both %d", len(db), len(js), len(both))
+			}
+			for i := range db {
+				if db[i].SessionID != js[i].SessionID {
+					t.Fatalf("session %d: %s vs %s", i, db[i].SessionID, js[i].SessionID)
+				}
+				if !reflect.DeepEqual(comparable(db[i].Entries), comparable(js[i].Entries)) {
+					t.Errorf("%s: SQLite and JSONL entries differ", db[i].SessionID)
+				}
+				if len(both[i].Entries) != len(db[i].Entries) {
+					t.Errorf("%s: both copies give %d entries, one copy %d", db[i].SessionID, len(both[i].Entries), len(db[i].Entries))
+				}
+				if both[i].DupEntries() != len(db[i].Entries) {
+					t.Errorf("%s: %d duplicates, want %d", db[i].SessionID, both[i].DupEntries(), len(db[i].Entries))
+				}
+				if db[i].Index == nil || js[i].Index == nil || db[i].Key != js[i].Key {
+					t.Errorf("%s: index rows: db %v, jsonl %v", db[i].SessionID, db[i].Index, js[i].Index)
+				}
+				if len(db[i].Trajectory) != len(both[i].Trajectory) {
+					t.Errorf("%s: trajectory events db %d, both %d", db[i].SessionID, len(db[i].Trajectory), len(both[i].Trajectory))
+				}
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const miniSession = `{"type":"session","version":3,"id":"s1","timestamp":"2026-06-01T09:00:00.000Z"}
+{"type":"message","id":"e1","parentId":null,"timestamp":"2026-06-01T09:00:01.000Z","message":{"role":"user","content":"hi","timestamp":1780304400900}}
+{"type":"message","id":"e2","parentId":"e1","timestamp":"2026-06-01T09:00:03.000Z","message":{"role":"assistant","content":[{"type":"text","text":"yo"}],"provider":"p","model":"m","usage":{"input":10,"output":2,"cost":{"total":0.5}},"stopReason":"stop","timestamp":1780304401100}}
+`
+
+func TestBadInputIsReportedAndSkipped(t *testing.T) {
+	dir := t.TempDir()
+	sd := filepath.Join(dir, "agents", "main", "sessions")
+	writeFile(t, filepath.Join(sd, "s1.jsonl"), miniSession+
+		"{not json}\n"+
+		"\n"+
+		`{"type":"message","id":"e3","message":{"role":"user","content":5}}`+"\n"+
+		"{\"type\":\"custom\",\"id\":\"e4\",\"note\":\"\xff\xfe\"}\n"+
+		`{"type":"message","id":"e5","parentId":"e2","message":{"role":"assist`) // still being written
+	writeFile(t, filepath.Join(sd, "empty.jsonl"), "")
+	ss, c := readAll(t, []string{dir, filepath.Join(dir, "missing")}, Options{})
+	if len(ss) != 2 {
+		t.Fatalf("sessions = %d", len(ss))
+	}
+	var s *Session
+	for _, x := range ss {
+		if x.SessionID == "s1" {
+			s = x
+		}
+	}
+	if s == nil || len(s.Entries) != 4 {
+		t.Fatalf("s1 entries: %+v", s)
+	}
+	var got []string
+	for _, le := range s.LineErrors {
+		got = append(got, le.Error())
+	}
+	wantErrs := []string{
+		"main/sessions/s1.jsonl:4: invalid JSON at byte 2",
+		"main/sessions/s1.jsonl:6: message: content: unexpected 5",
+		"main/sessions/s1.jsonl:8: truncated last line (file still being written?)",
+	}
+	if s.SkippedLines != 3 || len(got) != 3 {
+		t.Fatalf("skipped %d: %q", s.SkippedLines, got)
+	}
+	for i, w := range wantErrs {
+		if !strings.Contains(got[i], w[strings.Index(w, "s1.jsonl"):]) {
+			t.Errorf("error %d = %q, want it to contain %q", i, got[i], w)
+		}
+	}
+	errs := c.Stats().Errors
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "missing: no such file or directory") {
+		t.Errorf("problems = %v", errs)
+	}
+}
+
+func TestArchivedCopiesCountOnce(t *testing.T) {
+	dir := t.TempDir()
+	sd := filepath.Join(dir, "agents", "main", "sessions")
+	writeFile(t, filepath.Join(sd, "s1.jsonl"), miniSession)
+	writeFile(t, filepath.Join(sd, "s1.jsonl.deleted.2026-06-02T10-00-00.000Z"), miniSession)
+	writeFile(t, filepath.Join(sd, "s1.jsonl.reset.2026-06-03T10-00-00.000Z"), miniSession)
+	// A cold archive of the same session, zstd-compressed.
+	var buf strings.Builder
+	zw, _ := zstd.NewWriter(nil)
+	buf.Write(zw.EncodeAll([]byte(miniSession), nil))
+	writeFile(t, filepath.Join(sd, "cold", "abc123.jsonl.zst"), buf.String())
+	// And an archive-only (deleted) session.
+	writeFile(t, filepath.Join(sd, "s2.jsonl.deleted.2026-06-02T10-00-00.000Z"), strings.ReplaceAll(miniSession, `"id":"s1"`, `"id":"s2"`))
+	ss, _ := readAll(t, []string{dir}, Options{})
+	if len(ss) != 2 {
+		t.Fatalf("sessions = %d", len(ss))
+	}
+	s1, s2 := ss[0], ss[1]
+	if len(s1.Copies) != 4 || len(s1.Entries) != 3 || s1.DupEntries() != 9 || s1.Deleted {
+		t.Errorf("s1: copies %d entries %d dups %d deleted %v", len(s1.Copies), len(s1.Entries), s1.DupEntries(), s1.Deleted)
+	}
+	if !s2.Deleted || len(s2.Entries) != 3 {
+		t.Errorf("s2: deleted %v entries %d", s2.Deleted, len(s2.Entries))
+	}
+	if c := s1.Count(); c.LLMCalls != 1 {
+		t.Errorf("llm calls %d", c.LLMCalls)
+	}
+}
+
+func TestForkCopiesUsageMarked(t *testing.T) {
+	dir := t.TempDir()
+	sd := filepath.Join(dir, "agents", "main", "sessions")
+	writeFile(t, filepath.Join(sd, "s1.jsonl"), miniSession)
+	writeFile(t, filepath.Join(sd, "s9.jsonl"), strings.ReplaceAll(miniSession, `"id":"s1"`, `"id":"s9","parentSession":"s1"`))
+	ss, _ := readAll(t, []string{dir}, Options{})
+	if ss[0].Entries[2].Msg.DuplicateOf != "" || ss[1].Entries[2].Msg.DuplicateOf != "main/s1" {
+		t.Errorf("DuplicateOf: %q, %q", ss[0].Entries[2].Msg.DuplicateOf, ss[1].Entries[2].Msg.DuplicateOf)
+	}
+}
+
+func TestOrderDoesNotDependOnWorkers(t *testing.T) {
+	paths := []string{"../fixtures/corpus/openclaw-2026.9.6/10-subagent/state", "../fixtures/corpus/openclaw-2026.9.6/10-subagent/hooks.jsonl",
+		"../fixtures/corpus/openclaw-2026.7.35/08-long/state"}
+	render := func(workers int) string {
+		ss, _ := readAll(t, paths, Options{Workers: workers})
+		var b strings.Builder
+		for _, s := range ss {
+			fmt.Fprintf(&b, "%s/%s %d %d %d\n", s.AgentID, s.SessionID, len(s.Entries), len(s.Hooks), len(s.Trajectory))
+			for _, e := range s.Entries {
+				fmt.Fprintf(&b, " %s %s %v\n", e.ID, e.Src, e.Time)
+			}
+		}
+		return b.String()
+	}
+	one := render(1)
+	for _, w := range []int{2, 4, 16} {
+		if got := render(w); got != one {
+			t.Fatalf("workers=%d changed the output", w)
+		}
+	}
+}
+
+func TestStdinAndCompressedSingleFiles(t *testing.T) {
+	ss, _ := readAll(t, []string{"-"}, Options{Stdin: strings.NewReader(miniSession)})
+	if len(ss) != 1 || ss[0].SessionID != "s1" || len(ss[0].Entries) != 3 {
+		t.Fatalf("stdin: %+v", ss)
+	}
+	dir := t.TempDir()
+	zw, _ := zstd.NewWriter(nil)
+	writeFile(t, filepath.Join(dir, "x.jsonl.zst"), string(zw.EncodeAll([]byte(miniSession), nil)))
+	ss, _ = readAll(t, []string{filepath.Join(dir, "x.jsonl.zst")}, Options{})
+	if len(ss) != 1 || len(ss[0].Entries) != 3 {
+		t.Fatalf("zst: %+v", ss)
+	}
+}
+
+func TestV1EntriesGetSyntheticIDs(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "v1.jsonl"), `{"type":"session","id":"v1","timestamp":"2026-01-01T00:00:00Z"}
+{"type":"message","timestamp":"2026-01-01T00:00:01Z","message":{"role":"user","content":"a"}}
+{"type":"message","timestamp":"2026-01-01T00:00:02Z","message":{"role":"assistant","content":[],"usage":{"input":1}}}
+`)
+	ss, _ := readAll(t, []string{filepath.Join(dir, "v1.jsonl")}, Options{})
+	es := ss[0].Entries
+	if es[1].ID != "L2" || es[2].ID != "L3" || es[2].ParentID != "L2" || es[1].ParentID != "" {
+		t.Errorf("ids: %q/%q %q/%q", es[1].ID, es[1].ParentID, es[2].ID, es[2].ParentID)
+	}
+}
+
+func TestHookAttribution(t *testing.T) {
+	ss, c := readAll(t, []string{"../fixtures/corpus/openclaw-2026.9.6/10-subagent/state", "../fixtures/corpus/openclaw-2026.9.6/10-subagent/hooks.jsonl"}, Options{})
+	total := 0
+	for _, s := range ss {
+		total += len(s.Hooks)
+	}
+	st := c.Stats()
+	if total+st.HookUnattributed != st.HookLines || st.HookLines != 68 {
+		t.Errorf("hooks: %d attributed + %d unattributed != %d lines", total, st.HookUnattributed, st.HookLines)
+	}
+	for _, s := range ss {
+		for _, h := range s.Hooks {
+			if h.Kind == HookSubagentSpawned && s.SessionID != "s10" {
+				t.Errorf("subagent_spawned filed under %s, want the parent s10", s.SessionID)
+			}
+		}
+	}
+}
