@@ -35,7 +35,8 @@ const (
 	confSegment          = 0.97
 	confIDExact          = 1.0
 	confNextCall         = 0.97
-	confOrphan           = 0.3
+	confInferredCall     = 0.7
+	confInferredLink     = 0.9
 	confOrphanHook       = 0.9
 	confNoResult         = 0.5
 	confRunnerUp         = 0.8
@@ -84,6 +85,7 @@ type toolCall struct {
 	id, name    string
 	emitter     *llmCall
 	emitterHook *hookCall // orphan result whose emitting call only the hooks saw
+	inferred    *Span     // orphan result: the emitting call, inferred
 	result      *ingest.Entry
 	resultPos   int
 	consumer    *llmCall
@@ -373,20 +375,14 @@ func (b *builder) linkTools() {
 		t := b.toolsBy[e.Msg.ToolCallID]
 		if t == nil {
 			// Orphan result: its toolCall was never persisted (2026.7
-			// unknown tool). Emitter: the last LLM call before it.
+			// drops the assistant message of an unknown tool). Its emitter
+			// is a provider call that only the hooks saw, or one inferred
+			// from the result itself (emit).
 			t = &toolCall{id: e.Msg.ToolCallID, name: e.Msg.ToolName, orphan: true}
-			for _, c := range b.calls {
-				if c.lastPos < i {
-					t.emitter = c
-				}
-			}
 			for _, r := range b.runs {
 				if slices.Contains(r.entries, e) {
 					t.run = r
 				}
-			}
-			if t.run == nil && t.emitter != nil {
-				t.run = t.emitter.run
 			}
 			if t.run == nil {
 				continue
@@ -675,6 +671,11 @@ func (b *builder) emit() []Trace {
 			}
 		}
 	}
+	for _, t := range b.tools {
+		if t.orphan && t.emitterHook == nil && t.result != nil {
+			t.inferred = b.inferredCall(t)
+		}
+	}
 	traces := make([]Trace, 0, len(b.runs))
 	for _, r := range b.runs {
 		traces = append(traces, b.emitRun(r))
@@ -733,6 +734,11 @@ func (b *builder) emitRun(r *run) Trace {
 			sb.ev("end", MethodTranscriptTime, confTranscriptEnd, "", e.Src)
 			parentEv(&sb, e.Src)
 			spans = append(spans, sb.done())
+		}
+	}
+	for _, t := range b.tools {
+		if t.run == r && t.inferred != nil {
+			spans = append(spans, *t.inferred)
 		}
 	}
 	for _, t := range b.tools {
@@ -891,7 +897,12 @@ func (b *builder) llmSpan(base Span, c *llmCall, parentEv func(*spanBuilder, ing
 	sb.ev("start", startM, startC, "", startSrc...)
 	sb.ev("end", endM, endC, "", endSrc...)
 	parentEv(&sb, first.Src)
-	if m.Usage.Known {
+	switch {
+	case m.Usage.Known && m.DuplicateOf != "":
+		// A /fork copy of a call another session already holds: its
+		// usage is counted there, not again here.
+		sb.ev("usage", MethodTranscriptUsage, confUsageRecorded, NoteForkCopy+" "+m.DuplicateOf, last.Src)
+	case m.Usage.Known:
 		sb.sp.Usage = m.Usage
 		sb.ev("usage", MethodTranscriptUsage, confUsageRecorded, "", last.Src)
 	}
@@ -997,7 +1008,11 @@ func (b *builder) toolSpan(base Span, t *toolCall, siblings []Span) Span {
 	sb.sp.Status = StatusOK
 	var emitterEnd time.Time
 	var emitterSrc ingest.Source
-	if h := t.emitterHook; h != nil {
+	if p := t.inferred; p != nil {
+		emitterSrc = t.result.Src
+		sb.sp.Links = append(sb.sp.Links, Link{Trace: p.Trace, Span: p.ID, Relation: "emitted_by"})
+		sb.ev("emitted_by", MethodInferredCall, confInferredLink, NoteOrphanResult, t.result.Src)
+	} else if h := t.emitterHook; h != nil {
 		emitterSrc = h.started.Src
 		emitterEnd, _ = h.end()
 		emitterEnd = b.hookTime(emitterEnd)
@@ -1014,11 +1029,7 @@ func (b *builder) toolSpan(base Span, t *toolCall, siblings []Span) Span {
 		}
 		sb.sp.OffPath = t.emitter.offPath
 		sb.sp.Links = append(sb.sp.Links, Link{Trace: t.emitter.run.trace, Span: t.emitter.span, Relation: "emitted_by"})
-		if t.orphan {
-			sb.ev("emitted_by", MethodOrderPrevCall, confOrphan, NoteOrphanResult, emitterSrc)
-		} else {
-			sb.ev("emitted_by", MethodIDExact, confIDExact, "", emitterSrc)
-		}
+		sb.ev("emitted_by", MethodIDExact, confIDExact, "", emitterSrc)
 	}
 	if t.consumer != nil {
 		sb.sp.Links = append(sb.sp.Links, Link{Trace: t.consumer.run.trace, Span: t.consumer.span, Relation: "consumed_by"})
@@ -1116,6 +1127,33 @@ func (b *builder) toolSpan(base Span, t *toolCall, siblings []Span) Span {
 		sb.ev("parent", MethodOrderSegment, confSegment, "", src)
 	}
 	return sb.done()
+}
+
+// inferredCall makes the chat span of a provider call whose assistant
+// message was never persisted but whose tool result was: it lies between
+// the entry before the result and the result itself. Usage is unknown.
+func (b *builder) inferredCall(t *toolCall) *Span {
+	r := t.run
+	sb := spanBuilder{sp: Span{Trace: r.trace, Parent: NewSpanID(r.trace, "run"), AgentID: b.s.AgentID, SessionID: b.s.SessionID, SessionKey: b.s.Key, RunID: r.runID}}
+	sb.sp.ID = NewSpanID(r.trace, "inferred-call", t.id)
+	sb.sp.Kind = KindLLM
+	sb.sp.Name = "chat unknown"
+	sb.sp.Status = StatusUnset
+	sb.sp.End = t.result.Time
+	if !t.result.Msg.Time.IsZero() && t.result.Msg.Time.Before(sb.sp.End) {
+		sb.sp.End = t.result.Msg.Time
+	}
+	sb.sp.Start = sb.sp.End
+	src := []ingest.Source{t.result.Src}
+	if p := b.prevOf[t.result]; p != nil && !p.Time.IsZero() {
+		sb.sp.Start = p.Time
+		src = append(src, p.Src)
+	}
+	sb.ev("kind", MethodInferredCall, confInferredCall, NoteInferredCall, src...)
+	sb.ev("start", MethodIntervalNeighbour, confInferredCall, "", src...)
+	sb.ev("end", MethodIntervalNeighbour, confInferredCall, "", t.result.Src)
+	sp := sb.done()
+	return &sp
 }
 
 func countTools(c *llmCall) int {

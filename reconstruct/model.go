@@ -95,20 +95,20 @@ func (s Status) String() string { return statusNames[s] }
 // Method names how a field's value was obtained. They appear in output and
 // in docs/reconstruction.md; tests assert them.
 const (
-	MethodHookExact         = "hook.exact"           // a hook fired at this instant (model_call_*, *_tool_call)
-	MethodHookDuration      = "hook.duration"        // a hook's durationMs measured back from its firing time
-	MethodHookJoin          = "hook.join"            // joined to a transcript call by run id and start time
-	MethodTrajectory        = "trajectory.exact"     // trajectory tool.call / tool.result timestamp
-	MethodTranscriptTime    = "transcript.timestamp" // message.timestamp (start) or entry append time (end)
-	MethodTranscriptGroup   = "transcript.group_end" // toolResult time of a parallel group: the group's end
-	MethodTranscriptUsage   = "transcript.usage"     // usage as OpenClaw recorded it
-	MethodTranscriptRunID   = "transcript.run_id"    // __openclaw.runId / idempotencyKey
-	MethodOrderSegment      = "order.segment"        // run = user message up to the next user message
-	MethodIDExact           = "id.exact"             // toolCall.id == toolResult.toolCallId
-	MethodOrderNextCall     = "order.next_call"      // the first LLM call after the tool result on the branch
-	MethodOrderPrevCall     = "order.prev_call"      // the last LLM call before an orphan tool result
-	MethodIntervalNeighbour = "interval.neighbour"   // bounded by the neighbouring spans
-	MethodHookAttemptSum    = "hook.attempt_sum"     // llm_output usage of a single-call attempt
+	MethodHookExact         = "hook.exact"                // a hook fired at this instant (model_call_*, *_tool_call)
+	MethodHookDuration      = "hook.duration"             // a hook's durationMs measured back from its firing time
+	MethodHookJoin          = "hook.join"                 // joined to a transcript call by run id and start time
+	MethodTrajectory        = "trajectory.exact"          // trajectory tool.call / tool.result timestamp
+	MethodTranscriptTime    = "transcript.timestamp"      // message.timestamp (start) or entry append time (end)
+	MethodTranscriptGroup   = "transcript.group_end"      // toolResult time of a parallel group: the group's end
+	MethodTranscriptUsage   = "transcript.usage"          // usage as OpenClaw recorded it
+	MethodTranscriptRunID   = "transcript.run_id"         // __openclaw.runId / idempotencyKey
+	MethodOrderSegment      = "order.segment"             // run = user message up to the next user message
+	MethodIDExact           = "id.exact"                  // toolCall.id == toolResult.toolCallId
+	MethodOrderNextCall     = "order.next_call"           // the first LLM call after the tool result on the branch
+	MethodInferredCall      = "inferred.unpersisted_call" // a call implied by an orphan tool result
+	MethodIntervalNeighbour = "interval.neighbour"        // bounded by the neighbouring spans
+	MethodHookAttemptSum    = "hook.attempt_sum"          // llm_output usage of a single-call attempt
 	MethodCompactionEntry   = "transcript.compaction"
 	MethodRunBounds         = "children.bounds" // run = hull of its children and run hooks
 )
@@ -128,7 +128,8 @@ const (
 	NoteRunnerUp         = "ambiguous hook join: runner-up candidate within the window"
 	NoteParallelGroupEnd = "parallel tool group: toolResult time is when the whole group finished"
 	NoteNoResult         = "no tool result: end bounded by the next span of the run"
-	NoteOrphanResult     = "tool result without its toolCall: emitter taken as the previous LLM call"
+	NoteOrphanResult     = "tool result without its toolCall: emitted by a provider call whose message was not persisted"
+	NoteInferredCall     = "provider call inferred from an orphan tool result: its assistant message was not persisted"
 	NoteOrphanResultHook = "tool result without its toolCall: emitter is the last unpersisted provider call before it"
 	NoteSynthetic        = "assistant message written without a provider call: no chat span"
 	NoteHookOnly         = "provider call seen only in hooks: not persisted in the transcript"
@@ -138,6 +139,7 @@ const (
 	NoteOffPath          = "abandoned branch: not on the active path of the session tree"
 	NoteClockSkew        = "hook clock offset from transcript clock corrected"
 	NoteUsageZero        = "all usage counters are 0: treated as unknown"
+	NoteForkCopy         = "usage not counted: the same call (id, time, tokens) is already in session"
 )
 
 // Link is a span link to another span.
