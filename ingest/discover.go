@@ -98,6 +98,13 @@ func (inv *Inventory) add(p string) {
 	switch {
 	case isDir(filepath.Join(p, "agents")):
 		inv.addStateDir(p, p)
+	case isDir(filepath.Join(p, "state", "agents")):
+		// A recording folder: state/ plus hook dumps beside it.
+		inv.addStateDir(p, filepath.Join(p, "state"))
+		ms, _ := filepath.Glob(filepath.Join(p, "*.jsonl"))
+		for _, m := range ms {
+			inv.addFile(p, m, "", true)
+		}
 	case isDir(filepath.Join(p, "sessions")) || isDir(filepath.Join(p, "agent")):
 		inv.addAgentDir(root, p, filepath.Base(p))
 	default:
