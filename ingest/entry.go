@@ -49,6 +49,8 @@ type rawEntry struct {
 	OpenClaw         *struct {
 		RunID string `json:"runId"`
 	} `json:"__openclaw"`
+
+	msg *rawMessage // the message, decoded inline by the fast path
 }
 
 type rawMessage struct {
@@ -76,7 +78,13 @@ type rawMessage struct {
 	ExitCode      *int            `json:"exitCode"`
 	Idempotency   string          `json:"idempotencyKey"`
 	Summary       string          `json:"summary"`
-	OpenClaw      *struct {
+	outputSize    int             // len(Output), measured by the fast path
+
+	// Content decoded inline by the fast path.
+	contentDone bool
+	blocks      []Block
+	contentSize int
+	OpenClaw    *struct {
 		RunID string `json:"runId"`
 	} `json:"__openclaw"`
 }
@@ -109,8 +117,12 @@ type rawBlock struct {
 	Name      string          `json:"name"`
 	Arguments json.RawMessage `json:"arguments"`
 	Input     json.RawMessage `json:"input"` // tool_use blocks
-	Async     bool            `json:"async"`
-	Data      string          `json:"data"`
+
+	// Set by the fast path, which measures text instead of building it.
+	measured                         bool
+	textSize, thinkingSize, dataSize int
+	Async                            bool   `json:"async"`
+	Data                             string `json:"data"`
 }
 
 var (
@@ -122,6 +134,12 @@ var (
 // Entry. line is the 1-based line number, used for v1 synthetic ids. It never
 // panics; a non-nil error means the line must be skipped.
 func ParseEntry(data []byte, src Source, opt ParseOptions) (Entry, error) {
+	return parseEntry(data, src, opt, true)
+}
+
+// parseEntry is ParseEntry; fast=false decodes with encoding/json only, the
+// reference the fast path is tested against.
+func parseEntry(data []byte, src Source, opt ParseOptions, fast bool) (Entry, error) {
 	var e Entry
 	e.Src = src
 	data = trimLine(data)
@@ -138,8 +156,13 @@ func ParseEntry(data []byte, src Source, opt ParseOptions) (Entry, error) {
 		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
 	}
 	var r rawEntry
-	if err := json.Unmarshal(data, &r); err != nil {
-		return e, describeJSONError(data, err)
+	if js := (jscan{b: data, opt: opt}); !fast || js.entry(&r) != nil || js.end() != nil {
+		// Not decoded exactly by the fast path (or invalid): encoding/json
+		// decides, and words the error.
+		r = rawEntry{}
+		if err := json.Unmarshal(data, &r); err != nil {
+			return e, describeJSONError(data, err)
+		}
 	}
 	if r.Type == "" {
 		return e, errNoType
@@ -173,10 +196,18 @@ func ParseEntry(data []byte, src Source, opt ParseOptions) (Entry, error) {
 			return e, errors.New(`session header without "id"`)
 		}
 	case EntryMessage:
+		if r.msg != nil { // decoded inline by the fast path
+			m, err := buildMessage(r.msg, opt, fast)
+			if err != nil {
+				return e, fmt.Errorf("message: %w", err)
+			}
+			e.Msg = m
+			break
+		}
 		if len(r.Message) == 0 || bytes.Equal(r.Message, []byte("null")) {
 			return e, errors.New(`message entry without "message"`)
 		}
-		m, err := parseMessage(r.Message, opt)
+		m, err := parseMessage(r.Message, opt, fast)
 		if err != nil {
 			return e, fmt.Errorf("message: %w", err)
 		}
@@ -208,11 +239,19 @@ func ParseEntry(data []byte, src Source, opt ParseOptions) (Entry, error) {
 	return e, nil
 }
 
-func parseMessage(data []byte, opt ParseOptions) (*Message, error) {
+func parseMessage(data []byte, opt ParseOptions, fast bool) (*Message, error) {
 	var r rawMessage
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, err
+	if js := (jscan{b: data, opt: opt}); !fast || js.message(&r) != nil || js.end() != nil {
+		r = rawMessage{}
+		if err := json.Unmarshal(data, &r); err != nil {
+			return nil, err
+		}
+		r.outputSize = len(r.Output)
 	}
+	return buildMessage(&r, opt, fast)
+}
+
+func buildMessage(r *rawMessage, opt ParseOptions, fast bool) (*Message, error) {
 	m := &Message{
 		Role:           roleOf(r.Role),
 		API:            r.API,
@@ -250,11 +289,16 @@ func parseMessage(data []byte, opt ParseOptions) (*Message, error) {
 	if r.Usage != nil {
 		m.Usage = convertUsage(r.Usage)
 	}
-	if err := parseContent(m, r.Content, opt); err != nil {
-		return nil, fmt.Errorf("content: %w", err)
+	if r.contentDone {
+		m.Blocks, m.ContentSize = r.blocks, r.contentSize
+	} else if !fast || contentFast(m, r.Content, opt) != nil {
+		m.Blocks, m.ContentSize = nil, 0
+		if err := parseContent(m, r.Content, opt); err != nil {
+			return nil, fmt.Errorf("content: %w", err)
+		}
 	}
 	if m.Role == RoleBashExecution {
-		m.ContentSize += len(r.Output)
+		m.ContentSize += r.outputSize
 	}
 	if m.Role == RoleToolResult && len(r.Details) > 0 && r.Details[0] == '{' {
 		// sessions_spawn details: {"status":"accepted","childSessionKey":...,"runId":...}
@@ -314,11 +358,15 @@ func parseContent(m *Message, raw json.RawMessage, opt ParseOptions) error {
 
 func (m *Message) addBlock(rb *rawBlock, opt ParseOptions) {
 	var b Block
+	textSize, thinkingSize, dataSize := len(rb.Text), len(rb.Thinking), len(rb.Data)
+	if rb.measured {
+		textSize, thinkingSize, dataSize = rb.textSize, rb.thinkingSize, rb.dataSize
+	}
 	switch rb.Type {
 	case "text":
-		b = Block{Kind: BlockText, Size: len(rb.Text), Text: rb.Text}
+		b = Block{Kind: BlockText, Size: textSize, Text: rb.Text}
 	case "thinking", "redacted_thinking":
-		b = Block{Kind: BlockThinking, Size: len(rb.Thinking), Text: rb.Thinking}
+		b = Block{Kind: BlockThinking, Size: thinkingSize, Text: rb.Thinking}
 	case "toolCall", "tool_use", "toolUse":
 		args := rb.Arguments
 		if len(args) == 0 {
@@ -327,9 +375,9 @@ func (m *Message) addBlock(rb *rawBlock, opt ParseOptions) {
 		b = Block{Kind: BlockToolCall, ToolCallID: rb.ID, ToolName: rb.Name, Async: rb.Async,
 			Size: len(args), Text: string(args)}
 	case "image":
-		b = Block{Kind: BlockImage, Size: len(rb.Data)}
+		b = Block{Kind: BlockImage, Size: dataSize}
 	default:
-		b = Block{Kind: BlockUnknown, Size: len(rb.Text)}
+		b = Block{Kind: BlockUnknown, Size: textSize}
 	}
 	if !opt.Content {
 		b.Text = ""

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -96,6 +97,35 @@ func FuzzParseIndex(f *testing.F) {
 		for _, e := range errs {
 			if !strings.HasPrefix(e.Error(), "s.json") {
 				t.Fatalf("error without file prefix: %v", e)
+			}
+		}
+	})
+}
+
+// FuzzFastMatchesSlow checks that the fast decoder gives exactly what
+// encoding/json gives, on every input: the same entry, or an error in both.
+func FuzzFastMatchesSlow(f *testing.F) {
+	seedLines(f, "../fixtures/corpus/openclaw-2026.9.6/0[1-9]*/state/agents/main/sessions/s*.jsonl", 40)
+	for _, s := range []string{
+		`{"type":"message","id":"a","message":{"role":"user","content":"x\ud83d\u0041\n\"q\"\\"}}`,
+		`{"TYPE":"custom","id":"a"}`,
+		`{"type":"message","id":"a","message":{"role":"assistant","usage":{"input":"5","output":1e2},"content":[]}}`,
+		`{"type":"message","id":"a","message":{"role":"bashExecution","output":"a\tb","exitCode":null}}`,
+		`{"type":"x","id":"a","extra":{"deep":[1,2,{"k":"v\u00e9"}],"n":-0.5e-3},"fromHook":true,"label":null}`,
+		`{"type":"message","id":"a","message":{"role":"assistant","content":[{"type":"toolCall","id":"c","name":"n","arguments":{"a":[true,false,null]}},{"type":"image","data":"AAAA"}]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		for _, content := range []bool{false, true} {
+			opt := ParseOptions{Content: content}
+			a, errA := parseEntry(line, Source{File: "f", Line: 1}, opt, true)
+			b, errB := parseEntry(line, Source{File: "f", Line: 1}, opt, false)
+			if (errA == nil) != (errB == nil) || (errA != nil && errA.Error() != errB.Error()) {
+				t.Fatalf("errors differ: fast %v, slow %v for %q", errA, errB, line)
+			}
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("entries differ for %q:\nfast %+v\nslow %+v", line, a, b)
 			}
 		}
 	})

@@ -1,0 +1,489 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// jscan is a small validating JSON scanner over one line. It decodes only
+// what the caller asks for and skips everything else without allocating,
+// which is what makes the transcript parser fast: tool outputs and thinking
+// text are most of the bytes and are never needed as strings.
+//
+// It validates the whole input as strictly as encoding/json does, but any
+// case it does not handle exactly like encoding/json (escaped or
+// case-folded keys, unusual types) is reported as errFallback, and the
+// caller then decodes the line with encoding/json. parseEntryFast is
+// therefore equivalent to parseEntrySlow by construction, and
+// FuzzFastMatchesSlow checks it.
+type jscan struct {
+	b   []byte
+	i   int
+	opt ParseOptions
+}
+
+var (
+	errFallback = errors.New("fallback to encoding/json")
+	errSyntax   = errors.New("syntax")
+)
+
+func (s *jscan) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *jscan) peek() byte {
+	s.ws()
+	if s.i >= len(s.b) {
+		return 0
+	}
+	return s.b[s.i]
+}
+
+// strEnd validates the string starting at s.i (a '"') and returns the
+// index just past its closing quote and whether it contains escapes.
+func (s *jscan) strEnd() (int, bool, error) {
+	b := s.b
+	i := s.i + 1
+	esc := false
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return 0, false, errSyntax
+		}
+		seg := b[i : i+j]
+		// Control characters are invalid in strings; escapes need checking.
+		k := 0
+		for k < len(seg) {
+			c := seg[k]
+			if c < 0x20 {
+				return 0, false, errSyntax
+			}
+			if c != '\\' {
+				k++
+				continue
+			}
+			esc = true
+			if k+1 >= len(seg) {
+				// The backslash escapes the quote we found: keep going
+				// after it.
+				break
+			}
+			switch seg[k+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				k += 2
+			case 'u':
+				if k+6 > len(seg) || !isHex4(seg[k+2:k+6]) {
+					return 0, false, errSyntax
+				}
+				k += 6
+			default:
+				return 0, false, errSyntax
+			}
+		}
+		if k < len(seg) { // escaped quote: b[i+j] is '"' preceded by '\'
+			i += j + 1
+			continue
+		}
+		return i + j + 1, esc, nil
+	}
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// rawStr consumes a string and returns its raw content (between the
+// quotes) and whether it has escapes.
+func (s *jscan) rawStr() ([]byte, bool, error) {
+	if s.peek() != '"' {
+		return nil, false, errFallback
+	}
+	end, esc, err := s.strEnd()
+	if err != nil {
+		return nil, false, err
+	}
+	raw := s.b[s.i+1 : end-1]
+	s.i = end
+	return raw, esc, nil
+}
+
+// str consumes a string value; null leaves *dst unchanged (as
+// encoding/json does for a string field).
+func (s *jscan) str(dst *string) error {
+	if s.peek() == 'n' {
+		return s.null()
+	}
+	raw, esc, err := s.rawStr()
+	if err != nil {
+		return err
+	}
+	if !esc {
+		*dst = string(raw)
+		return nil
+	}
+	*dst = unescape(raw)
+	return nil
+}
+
+// strSize consumes a string and returns its decoded length in bytes without
+// building it.
+func (s *jscan) strSize() (int, error) {
+	raw, esc, err := s.rawStr()
+	if err != nil {
+		return 0, err
+	}
+	if !esc {
+		return len(raw), nil
+	}
+	return unescapedLen(raw), nil
+}
+
+func (s *jscan) null() error {
+	if bytes.HasPrefix(s.b[s.i:], []byte("null")) {
+		s.i += 4
+		return s.delimAfterLiteral()
+	}
+	return errSyntax
+}
+
+func (s *jscan) delimAfterLiteral() error {
+	if s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r', ',', '}', ']':
+		default:
+			return errSyntax
+		}
+	}
+	return nil
+}
+
+// boolean consumes true/false; null leaves *dst unchanged.
+func (s *jscan) boolean(dst *bool) error {
+	switch s.peek() {
+	case 't':
+		if bytes.HasPrefix(s.b[s.i:], []byte("true")) {
+			s.i += 4
+			*dst = true
+			return s.delimAfterLiteral()
+		}
+	case 'f':
+		if bytes.HasPrefix(s.b[s.i:], []byte("false")) {
+			s.i += 5
+			*dst = false
+			return s.delimAfterLiteral()
+		}
+	case 'n':
+		return s.null()
+	}
+	return errFallback
+}
+
+// number consumes a JSON number and returns its text.
+func (s *jscan) number() ([]byte, error) {
+	s.ws()
+	b, i := s.b, s.i
+	start := i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return nil, errSyntax
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return nil, errSyntax
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return nil, errSyntax
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	s.i = i
+	return b[start:i], s.delimAfterLiteral()
+}
+
+// jsonNumber decodes what encoding/json accepts for a json.Number field: a
+// number, a string holding a valid number, or null (unchanged).
+func (s *jscan) jsonNumber(dst *json.Number) error {
+	switch c := s.peek(); {
+	case c == 'n':
+		return s.null()
+	case c == '"':
+		raw, esc, err := s.rawStr()
+		if err != nil {
+			return err
+		}
+		if esc || !isNumber(raw) {
+			return errFallback
+		}
+		*dst = json.Number(raw)
+		return nil
+	case c == '-' || c >= '0' && c <= '9':
+		n, err := s.number()
+		*dst = json.Number(n)
+		return err
+	}
+	return errFallback
+}
+
+func isNumber(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	s := jscan{b: b}
+	_, err := s.number()
+	return err == nil && s.i == len(b)
+}
+
+// intPtr decodes an *int field: an integer number, or null (unchanged).
+func (s *jscan) intPtr(dst **int) error {
+	if s.peek() == 'n' {
+		return s.null()
+	}
+	n, err := s.number()
+	if err != nil {
+		return errFallback
+	}
+	v, err := strconv.ParseInt(string(n), 10, 0)
+	if err != nil {
+		return errFallback
+	}
+	x := int(v)
+	*dst = &x
+	return nil
+}
+
+// raw consumes any value and returns its bytes (json.RawMessage semantics).
+func (s *jscan) raw() ([]byte, error) {
+	s.ws()
+	start := s.i
+	if err := s.skip(); err != nil {
+		return nil, err
+	}
+	return s.b[start:s.i], nil
+}
+
+// skip consumes and validates any value.
+func (s *jscan) skip() error {
+	switch c := s.peek(); {
+	case c == '"':
+		end, _, err := s.strEnd()
+		if err != nil {
+			return err
+		}
+		s.i = end
+		return nil
+	case c == '{':
+		return s.object(func(key []byte) error { return s.skip() })
+	case c == '[':
+		return s.array(func() error { return s.skip() })
+	case c == 't', c == 'f':
+		var b bool
+		return s.boolean(&b)
+	case c == 'n':
+		return s.null()
+	case c == '-' || c >= '0' && c <= '9':
+		_, err := s.number()
+		return err
+	}
+	return errSyntax
+}
+
+// object iterates the members of an object; fn must consume the value.
+// Keys with escapes fall back (encoding/json unescapes them).
+func (s *jscan) object(fn func(key []byte) error) error {
+	if s.peek() != '{' {
+		return errFallback
+	}
+	s.i++
+	if s.peek() == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		if s.peek() != '"' {
+			return errSyntax
+		}
+		key, esc, err := s.rawStr()
+		if err != nil {
+			return err
+		}
+		if esc {
+			return errFallback
+		}
+		if s.peek() != ':' {
+			return errSyntax
+		}
+		s.i++
+		if err := fn(key); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return errSyntax
+		}
+	}
+}
+
+func (s *jscan) array(fn func() error) error {
+	if s.peek() != '[' {
+		return errFallback
+	}
+	s.i++
+	if s.peek() == ']' {
+		s.i++
+		return nil
+	}
+	for {
+		if err := fn(); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return nil
+		default:
+			return errSyntax
+		}
+	}
+}
+
+// end checks that only whitespace follows the top-level value.
+func (s *jscan) end() error {
+	s.ws()
+	if s.i != len(s.b) {
+		return errSyntax
+	}
+	return nil
+}
+
+// unescape decodes the content of a JSON string with escapes the way
+// encoding/json does (invalid surrogates become U+FFFD).
+func unescape(raw []byte) string {
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		switch raw[i+1] {
+		case '"', '\\', '/':
+			out = append(out, raw[i+1])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, n := decodeU(raw[i:])
+			out = utf8.AppendRune(out, r)
+			i += n
+			continue
+		}
+		i += 2
+	}
+	return string(out)
+}
+
+// unescapedLen is len(unescape(raw)) without building the string.
+func unescapedLen(raw []byte) int {
+	n := 0
+	for i := 0; i < len(raw); {
+		j := bytes.IndexByte(raw[i:], '\\')
+		if j < 0 {
+			return n + len(raw) - i
+		}
+		n += j
+		i += j
+		if raw[i+1] == 'u' {
+			r, k := decodeU(raw[i:])
+			n += utf8.RuneLen(r)
+			i += k
+			continue
+		}
+		n++
+		i += 2
+	}
+	return n
+}
+
+// decodeU decodes \uXXXX (and a following low surrogate) at the start of
+// b, returning the rune and the bytes consumed; like encoding/json, an
+// unpaired surrogate is U+FFFD.
+func decodeU(b []byte) (rune, int) {
+	r := hex4(b[2:6])
+	if utf16.IsSurrogate(r) {
+		if len(b) >= 12 && b[6] == '\\' && b[7] == 'u' && isHex4(b[8:12]) {
+			if dec := utf16.DecodeRune(r, hex4(b[8:12])); dec != utf8.RuneError {
+				return dec, 12
+			}
+		}
+		return utf8.RuneError, 6
+	}
+	return r, 6
+}
+
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		default:
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
+}
