@@ -307,9 +307,6 @@ func (c *Corpus) buildGroups() {
 	}
 	seen := map[string]bool{}
 	for _, t := range c.Inv.Transcripts {
-		if t.Copy == CopyCold && t.SessionID == "" {
-			t.SessionID = peekSessionID(t.Path)
-		}
 		n := len(c.groups)
 		if n > 0 && c.groups[n-1].agent == t.AgentID && c.groups[n-1].session == t.SessionID && t.SessionID != "" {
 			c.groups[n-1].sources = append(c.groups[n-1].sources, t)

@@ -209,7 +209,9 @@ func (inv *Inventory) addFile(root, p, agent string, direct bool) {
 		return // not ours: .bak index copies, trajectory-path.json, markers, ...
 	}
 	if filepath.Base(filepath.Dir(p)) == "cold" {
-		copyKind, sid = CopyCold, ""
+		// Cold archives are named by content hash: the header names the
+		// session. Read it now so the copy sorts next to its session.
+		copyKind, sid = CopyCold, peekSessionID(p)
 	}
 	// A file named on the command line may be a hook dump or a trajectory
 	// export rather than a transcript: look at its first line.
