@@ -110,7 +110,6 @@ type Corpus struct {
 	groups []group
 	stats  CorpusStats
 	dbs    dbPool
-	calls  map[[16]byte]string // LLM-call keys → first session (fork dedup)
 }
 
 // CorpusStats are counts gathered while opening.
@@ -387,6 +386,18 @@ func (c *Corpus) NumSessions() int { return len(c.groups) }
 // in (agent id, session id) order. At most a small window of sessions is in
 // memory at once. An error from fn stops the iteration and is returned.
 func (c *Corpus) Each(ctx context.Context, fn func(*Session) error) error {
+	return EachWith(ctx, c, func(*Session) struct{} { return struct{}{} }, func(s *Session, _ struct{}) error { return fn(s) })
+}
+
+// EachWith is Each with a per-session step that runs concurrently in the
+// workers (work, e.g. reconstruction) before the ordered, one-at-a-time
+// step (fn, e.g. writing output). Results reach fn in (agent id, session
+// id) order whatever the number of workers.
+func EachWith[T any](ctx context.Context, c *Corpus, work func(*Session) T, fn func(*Session, T) error) error {
+	type result struct {
+		s *Session
+		v T
+	}
 	workers := c.opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -397,17 +408,18 @@ func (c *Corpus) Each(ctx context.Context, fn func(*Session) error) error {
 	defer cancel()
 	type job struct {
 		g   *group
-		out chan *Session
+		out chan result
 	}
 	jobs := make(chan job)
-	order := make(chan chan *Session, 2*workers)
+	order := make(chan chan result, 2*workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				j.out <- c.readSession(j.g)
+				s := c.readSession(j.g)
+				j.out <- result{s, work(s)}
 			}
 		}()
 	}
@@ -415,7 +427,7 @@ func (c *Corpus) Each(ctx context.Context, fn func(*Session) error) error {
 		defer close(order)
 		defer close(jobs)
 		for i := range c.groups {
-			out := make(chan *Session, 1)
+			out := make(chan result, 1)
 			select {
 			case order <- out:
 			case <-ctx.Done():
@@ -433,48 +445,19 @@ func (c *Corpus) Each(ctx context.Context, fn func(*Session) error) error {
 		if err != nil {
 			continue
 		}
-		s := <-out
+		r := <-out
 		if e := ctx.Err(); e != nil {
 			err = e
 			cancel()
 			continue
 		}
-		c.markForkCopies(s)
-		if e := fn(s); e != nil {
+		if e := fn(r.s, r.v); e != nil {
 			err = e
 			cancel()
 		}
 	}
 	wg.Wait()
 	return err
-}
-
-// markForkCopies flags assistant messages that an earlier session (in
-// delivery order) already holds with the same entry id, message time and
-// token counts — the history a /fork copies into the new session — so that
-// their usage is counted once. Entries without an id are never deduped.
-// Memory: one 16-byte key per LLM call with usage.
-func (c *Corpus) markForkCopies(s *Session) {
-	if c.calls == nil {
-		c.calls = map[[16]byte]string{}
-	}
-	owner := s.AgentID + "/" + s.SessionID
-	for i := range s.Entries {
-		e := &s.Entries[i]
-		if e.Msg == nil || e.Msg.Role != RoleAssistant || !e.Msg.Usage.Known || e.ID == "" {
-			continue
-		}
-		u := e.Msg.Usage
-		h := sha256.New()
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%d\x00%d", e.ID, e.Msg.Time.UnixMilli(), u.Input, u.Output, u.CacheRead, u.CacheWrite)
-		var k [16]byte
-		copy(k[:], h.Sum(nil))
-		if first, ok := c.calls[k]; ok && first != owner {
-			e.Msg.DuplicateOf = first
-			continue
-		}
-		c.calls[k] = owner
-	}
 }
 
 // readSession reads every copy of one session and merges them.
@@ -672,6 +655,7 @@ func (c *Corpus) readLines(src TranscriptSource, fn func(line []byte, n int, las
 	}
 	defer rc.Close()
 	lr := newLineReader(rc)
+	defer lr.release()
 	for {
 		line, err := lr.next()
 		if err == io.EOF {

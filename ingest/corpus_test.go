@@ -170,17 +170,6 @@ func TestArchivedCopiesCountOnce(t *testing.T) {
 	}
 }
 
-func TestForkCopiesUsageMarked(t *testing.T) {
-	dir := t.TempDir()
-	sd := filepath.Join(dir, "agents", "main", "sessions")
-	writeFile(t, filepath.Join(sd, "s1.jsonl"), miniSession)
-	writeFile(t, filepath.Join(sd, "s9.jsonl"), strings.ReplaceAll(miniSession, `"id":"s1"`, `"id":"s9","parentSession":"s1"`))
-	ss, _ := readAll(t, []string{dir}, Options{})
-	if ss[0].Entries[2].Msg.DuplicateOf != "" || ss[1].Entries[2].Msg.DuplicateOf != "main/s1" {
-		t.Errorf("DuplicateOf: %q, %q", ss[0].Entries[2].Msg.DuplicateOf, ss[1].Entries[2].Msg.DuplicateOf)
-	}
-}
-
 func TestOrderDoesNotDependOnWorkers(t *testing.T) {
 	paths := []string{"../fixtures/corpus/openclaw-2026.9.6/10-subagent/state", "../fixtures/corpus/openclaw-2026.9.6/10-subagent/hooks.jsonl",
 		"../fixtures/corpus/openclaw-2026.7.35/08-long/state"}

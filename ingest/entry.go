@@ -404,8 +404,7 @@ func convertUsage(r *rawUsage) Usage {
 		var c *Cost
 		switch rc[0] {
 		case '{':
-			var x rawCost
-			if json.Unmarshal(rc, &x) == nil {
+			if x, ok := decodeCost(rc); ok {
 				c = &Cost{
 					Input:          numFloat(x.Input),
 					Output:         numFloat(x.Output),
@@ -445,6 +444,16 @@ func trimLine(b []byte) []byte {
 	return bytes.TrimSpace(b)
 }
 
+// decodeCost decodes a cost object, fast path first.
+func decodeCost(rc []byte) (rawCost, bool) {
+	var x rawCost
+	if js := (jscan{b: rc}); js.cost(&x) == nil && js.end() == nil {
+		return x, true
+	}
+	x = rawCost{}
+	return x, json.Unmarshal(rc, &x) == nil
+}
+
 func numInt(n json.Number) int64 {
 	if n == "" {
 		return 0
@@ -470,6 +479,9 @@ func idString(raw json.RawMessage) (string, error) {
 		return "", nil
 	}
 	if raw[0] == '"' {
+		if inner := raw[1 : len(raw)-1]; len(raw) >= 2 && bytes.IndexByte(inner, '\\') < 0 {
+			return string(inner), nil // already validated by the decoder
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", err
@@ -489,6 +501,9 @@ func parseTime(raw json.RawMessage) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if raw[0] == '"' {
+		if inner := raw[1 : len(raw)-1]; len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(inner, '\\') < 0 {
+			return ParseTimeString(string(inner))
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return time.Time{}, err

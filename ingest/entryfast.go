@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 )
 
@@ -424,4 +425,187 @@ func contentFast(m *Message, raw []byte, opt ParseOptions) error {
 		return s.end()
 	}
 	return errFallback
+}
+
+var costKeys = []string{"input", "output", "cacheRead", "cacheWrite", "total", "totalOrigin"}
+
+func (s *jscan) cost(c *rawCost) error {
+	return s.object(func(key []byte) error {
+		switch string(key) {
+		case "input":
+			return s.jsonNumber(&c.Input)
+		case "output":
+			return s.jsonNumber(&c.Output)
+		case "cacheRead":
+			return s.jsonNumber(&c.CacheRead)
+		case "cacheWrite":
+			return s.jsonNumber(&c.CacheWrite)
+		case "total":
+			return s.jsonNumber(&c.Total)
+		case "totalOrigin":
+			return s.str(&c.TotalOrigin)
+		}
+		if foldsToKnown(key, costKeys) {
+			return errFallback
+		}
+		return s.skip()
+	})
+}
+
+var hookLineKeys = []string{"v", "seq", "ts", "pid", "hook", "event", "ctx"}
+
+var hookFieldKeys = []string{"runId", "callId", "sessionId", "sessionKey", "agentId", "toolCallId", "toolName", "provider",
+	"model", "modelProviderId", "modelId", "childSessionKey", "targetSessionKey", "requesterSessionKey", "nextSessionId",
+	"previousSessionId", "outcome", "errorCategory", "failureKind", "error", "durationMs", "timeToFirstByteMs", "usage", "success"}
+
+// int64Field decodes an integer field like encoding/json does for int and
+// int64: an integral number, or null (unchanged).
+func (s *jscan) int64Field(dst *int64) error {
+	if s.peek() == 'n' {
+		return s.null()
+	}
+	n, err := s.number()
+	if err != nil {
+		return errFallback
+	}
+	v, err := strconv.ParseInt(string(n), 10, 64)
+	if err != nil {
+		return errFallback
+	}
+	*dst = v
+	return nil
+}
+
+func (s *jscan) float64Ptr(dst **float64) error {
+	if s.peek() == 'n' {
+		*dst = nil
+		return s.null()
+	}
+	n, err := s.number()
+	if err != nil {
+		return errFallback
+	}
+	v, err := strconv.ParseFloat(string(n), 64)
+	if err != nil {
+		return errFallback
+	}
+	*dst = &v
+	return nil
+}
+
+func (s *jscan) hookLine(r *rawHookLine) error {
+	return s.object(func(key []byte) error {
+		switch string(key) {
+		case "v":
+			var v int64
+			if err := s.int64Field(&v); err != nil {
+				return err
+			}
+			r.V = int(v)
+			return nil
+		case "seq":
+			return s.int64Field(&r.Seq)
+		case "ts":
+			v, err := s.raw()
+			r.TS = v
+			return err
+		case "pid":
+			return s.int64Field(&r.PID)
+		case "hook":
+			return s.str(&r.Hook)
+		case "event":
+			return s.hookFields(&r.Event)
+		case "ctx":
+			return s.hookFields(&r.Ctx)
+		}
+		if foldsToKnown(key, hookLineKeys) {
+			return errFallback
+		}
+		return s.skip()
+	})
+}
+
+func (s *jscan) hookFields(dst **rawHookFields) error {
+	if s.peek() == 'n' {
+		*dst = nil
+		return s.null()
+	}
+	if *dst == nil {
+		*dst = &rawHookFields{}
+	}
+	f := *dst
+	return s.object(func(key []byte) error {
+		switch string(key) {
+		case "runId":
+			return s.str(&f.RunID)
+		case "callId":
+			return s.str(&f.CallID)
+		case "sessionId":
+			return s.str(&f.SessionID)
+		case "sessionKey":
+			return s.str(&f.SessionKey)
+		case "agentId":
+			return s.str(&f.AgentID)
+		case "toolCallId":
+			return s.str(&f.ToolCallID)
+		case "toolName":
+			return s.str(&f.ToolName)
+		case "provider":
+			return s.str(&f.Provider)
+		case "model":
+			return s.str(&f.Model)
+		case "modelProviderId":
+			return s.str(&f.ModelProviderID)
+		case "modelId":
+			return s.str(&f.ModelID)
+		case "childSessionKey":
+			return s.str(&f.ChildSessionKey)
+		case "targetSessionKey":
+			return s.str(&f.TargetSessionKey)
+		case "requesterSessionKey":
+			return s.str(&f.RequesterKey)
+		case "nextSessionId":
+			return s.str(&f.NextSessionID)
+		case "previousSessionId":
+			return s.str(&f.PreviousSessionID)
+		case "outcome":
+			return s.str(&f.Outcome)
+		case "errorCategory":
+			return s.str(&f.ErrorCategory)
+		case "failureKind":
+			return s.str(&f.FailureKind)
+		case "error":
+			v, err := s.raw()
+			f.Error = v
+			return err
+		case "durationMs":
+			return s.float64Ptr(&f.DurationMs)
+		case "timeToFirstByteMs":
+			return s.float64Ptr(&f.TTFB)
+		case "usage":
+			if s.peek() == 'n' {
+				f.Usage = nil
+				return s.null()
+			}
+			if f.Usage == nil {
+				f.Usage = &rawUsage{}
+			}
+			return s.usage(f.Usage)
+		case "success":
+			if s.peek() == 'n' {
+				f.Success = nil
+				return s.null()
+			}
+			var b bool
+			if err := s.boolean(&b); err != nil {
+				return err
+			}
+			f.Success = &b
+			return nil
+		}
+		if foldsToKnown(key, hookFieldKeys) {
+			return errFallback
+		}
+		return s.skip()
+	})
 }

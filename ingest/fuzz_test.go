@@ -130,3 +130,19 @@ func FuzzFastMatchesSlow(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHookFastMatchesSlow: the fast hook-line decoder equals encoding/json.
+func FuzzHookFastMatchesSlow(f *testing.F) {
+	seedLines(f, "../fixtures/corpus/openclaw-2026.9.6/*/hooks.jsonl", 20)
+	f.Add([]byte(`{"ts":1,"hook":"x","event":{"durationMs":1.5,"error":{"message":"m"},"success":null,"usage":{"input":"3"}},"ctx":null}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		a, errA := parseHookLine(line, Source{File: "h", Line: 1}, true)
+		b, errB := parseHookLine(line, Source{File: "h", Line: 1}, false)
+		if (errA == nil) != (errB == nil) || (errA != nil && errA.Error() != errB.Error()) {
+			t.Fatalf("errors differ: fast %v, slow %v for %q", errA, errB, line)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("events differ for %q:\nfast %+v\nslow %+v", line, a, b)
+		}
+	})
+}

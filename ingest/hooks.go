@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // HookKind is the kind of an evidence event from a hook dump or trajectory.
@@ -157,6 +158,11 @@ var hookKindByName = func() map[string]HookKind {
 // ParseHookLine decodes one hook-dump line. Lines without v, seq or pid are
 // accepted; a line without "hook" or "ts" is an error.
 func ParseHookLine(data []byte, src Source) (HookEvent, error) {
+	return parseHookLine(data, src, true)
+}
+
+// parseHookLine is ParseHookLine; fast=false decodes with encoding/json only.
+func parseHookLine(data []byte, src Source, fast bool) (HookEvent, error) {
 	ev := HookEvent{Src: src, DurationMs: -1, TimeToFirstByteMs: -1}
 	data = trimLine(data)
 	if len(data) == 0 {
@@ -165,9 +171,15 @@ func ParseHookLine(data []byte, src Source) (HookEvent, error) {
 	if data[0] != '{' {
 		return ev, errNotObject
 	}
+	if !utf8.Valid(data) {
+		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
+	}
 	var r rawHookLine
-	if err := json.Unmarshal(data, &r); err != nil {
-		return ev, describeJSONError(data, err)
+	if js := (jscan{b: data}); !fast || js.hookLine(&r) != nil || js.end() != nil {
+		r = rawHookLine{}
+		if err := json.Unmarshal(data, &r); err != nil {
+			return ev, describeJSONError(data, err)
+		}
 	}
 	if r.Hook == "" {
 		return ev, errors.New(`missing "hook"`)

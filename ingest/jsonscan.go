@@ -2,8 +2,10 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -21,9 +23,10 @@ import (
 // therefore equivalent to parseEntrySlow by construction, and
 // FuzzFastMatchesSlow checks it.
 type jscan struct {
-	b   []byte
-	i   int
-	opt ParseOptions
+	b    []byte
+	i    int
+	opt  ParseOptions
+	slen int // decoded length of the last string scanned
 }
 
 var (
@@ -51,53 +54,69 @@ func (s *jscan) peek() byte {
 }
 
 // strEnd validates the string starting at s.i (a '"') and returns the
-// index just past its closing quote and whether it contains escapes.
+// index just past its closing quote and whether it contains escapes; the
+// decoded length of the string is left in s.slen.
+//
+// Strings are most of the bytes (tool output, thinking), so the scan looks
+// at 8 bytes at a time for the only bytes that matter — a quote, a
+// backslash or a control character — and validates escapes one by one.
 func (s *jscan) strEnd() (int, bool, error) {
 	b := s.b
 	i := s.i + 1
 	esc := false
+	shrink := 0 // raw bytes minus decoded bytes of the escapes seen
 	for {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
-			return 0, false, errSyntax
-		}
-		seg := b[i : i+j]
-		// Control characters are invalid in strings; escapes need checking.
-		k := 0
-		for k < len(seg) {
-			c := seg[k]
-			if c < 0x20 {
-				return 0, false, errSyntax
-			}
-			if c != '\\' {
-				k++
-				continue
-			}
-			esc = true
-			if k+1 >= len(seg) {
-				// The backslash escapes the quote we found: keep going
-				// after it.
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			m := (x - swarLo*0x20) & ^x & swarHi // bytes < 0x20
+			q := x ^ (swarLo * '"')
+			m |= (q - swarLo) & ^q & swarHi // bytes == '"'
+			e := x ^ (swarLo * '\\')
+			m |= (e - swarLo) & ^e & swarHi // bytes == '\\'
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
-			switch seg[k+1] {
+			i += 8
+		}
+		if i >= len(b) {
+			return 0, false, errSyntax
+		}
+		switch c := b[i]; {
+		case c == '"':
+			s.slen = i - s.i - 1 - shrink
+			return i + 1, esc, nil
+		case c == '\\':
+			esc = true
+			if i+1 >= len(b) {
+				return 0, false, errSyntax
+			}
+			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				k += 2
+				i += 2
+				shrink++
 			case 'u':
-				if k+6 > len(seg) || !isHex4(seg[k+2:k+6]) {
+				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
 					return 0, false, errSyntax
 				}
-				k += 6
+				r, n := decodeU(b[i:])
+				shrink += n - utf8.RuneLen(r)
+				i += n
 			default:
 				return 0, false, errSyntax
 			}
+		case c < 0x20:
+			return 0, false, errSyntax
+		default:
+			i++
 		}
-		if k < len(seg) { // escaped quote: b[i+j] is '"' preceded by '\'
-			i += j + 1
-			continue
-		}
-		return i + j + 1, esc, nil
 	}
 }
+
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
 
 func isHex4(b []byte) bool {
 	for _, c := range b {
@@ -144,14 +163,10 @@ func (s *jscan) str(dst *string) error {
 // strSize consumes a string and returns its decoded length in bytes without
 // building it.
 func (s *jscan) strSize() (int, error) {
-	raw, esc, err := s.rawStr()
-	if err != nil {
+	if _, _, err := s.rawStr(); err != nil {
 		return 0, err
 	}
-	if !esc {
-		return len(raw), nil
-	}
-	return unescapedLen(raw), nil
+	return s.slen, nil
 }
 
 func (s *jscan) null() error {
@@ -432,28 +447,6 @@ func unescape(raw []byte) string {
 		i += 2
 	}
 	return string(out)
-}
-
-// unescapedLen is len(unescape(raw)) without building the string.
-func unescapedLen(raw []byte) int {
-	n := 0
-	for i := 0; i < len(raw); {
-		j := bytes.IndexByte(raw[i:], '\\')
-		if j < 0 {
-			return n + len(raw) - i
-		}
-		n += j
-		i += j
-		if raw[i+1] == 'u' {
-			r, k := decodeU(raw[i:])
-			n += utf8.RuneLen(r)
-			i += k
-			continue
-		}
-		n++
-		i += 2
-	}
-	return n
 }
 
 // decodeU decodes \uXXXX (and a following low surrogate) at the start of

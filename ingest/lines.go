@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -23,8 +24,20 @@ type lineReader struct {
 	last bool
 }
 
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
+
 func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{r: bufio.NewReaderSize(r, 256<<10)}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &lineReader{r: br}
+}
+
+// release returns the reader's buffer to the pool; lr must not be used
+// afterwards.
+func (lr *lineReader) release() {
+	lr.r.Reset(nil)
+	readerPool.Put(lr.r)
+	lr.r = nil
 }
 
 // next returns the next line without its newline, or io.EOF.

@@ -220,11 +220,6 @@ type Message struct {
 	// details, linking the tool call to the subagent session it started.
 	ChildSessionKey, ChildRunID string
 
-	// DuplicateOf names the session ("agent/session") that already holds
-	// this assistant message with the same id, time and usage (a /fork
-	// copy): its usage must not be counted again.
-	DuplicateOf string
-
 	// custom / bashExecution.
 	CustomType string
 	Command    string

@@ -897,14 +897,12 @@ func (b *builder) llmSpan(base Span, c *llmCall, parentEv func(*spanBuilder, ing
 	sb.ev("start", startM, startC, "", startSrc...)
 	sb.ev("end", endM, endC, "", endSrc...)
 	parentEv(&sb, first.Src)
-	switch {
-	case m.Usage.Known && m.DuplicateOf != "":
-		// A /fork copy of a call another session already holds: its
-		// usage is counted there, not again here.
-		sb.ev("usage", MethodTranscriptUsage, confUsageRecorded, NoteForkCopy+" "+m.DuplicateOf, last.Src)
-	case m.Usage.Known:
+	if m.Usage.Known {
 		sb.sp.Usage = m.Usage
 		sb.ev("usage", MethodTranscriptUsage, confUsageRecorded, "", last.Src)
+		if first.ID != "" {
+			sb.sp.forkKey = forkKey(first.ID, m)
+		}
 	}
 	if sb.sp.OffPath {
 		sb.ev("path", MethodTranscriptTime, 1, NoteOffPath, first.Src)

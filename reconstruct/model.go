@@ -192,6 +192,8 @@ type Span struct {
 
 	// Content, only when requested (ingest.ParseOptions.Content).
 	Input, Output string
+
+	forkKey [16]byte // identity of the call for ForkDeduper; zero if none
 }
 
 // Duration returns End - Start.

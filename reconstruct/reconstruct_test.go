@@ -214,3 +214,32 @@ func TestEvalTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestForkCopiesCountOnce: a session copied by /fork (same entry ids,
+// times and usage) keeps its spans but not its usage.
+func TestForkCopiesCountOnce(t *testing.T) {
+	dir := t.TempDir()
+	sd := filepath.Join(dir, "agents", "main", "sessions")
+	os.MkdirAll(sd, 0o755)
+	session := `{"type":"session","version":3,"id":"s1","timestamp":"2026-06-01T09:00:00.000Z"}
+{"type":"message","id":"e1","parentId":null,"timestamp":"2026-06-01T09:00:01.000Z","message":{"role":"user","content":"hi","timestamp":1780304400900}}
+{"type":"message","id":"e2","parentId":"e1","timestamp":"2026-06-01T09:00:03.000Z","message":{"role":"assistant","content":[],"provider":"p","model":"m","usage":{"input":10,"output":2,"cost":{"total":0.5}},"stopReason":"stop","timestamp":1780304401100}}
+`
+	os.WriteFile(filepath.Join(sd, "s1.jsonl"), []byte(session), 0o644)
+	os.WriteFile(filepath.Join(sd, "s9.jsonl"), []byte(strings.ReplaceAll(session, `"id":"s1"`, `"id":"s9","parentSession":"s1"`)), 0o644)
+	traces, _, err := tracetest.Reconstruct([]string{dir}, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d reconstruct.ForkDeduper
+	if n := d.Apply(traces); n != 1 {
+		t.Fatalf("Apply changed %d spans, want 1", n)
+	}
+	if !traces[0].Spans[1].Usage.Known || traces[1].Spans[1].Usage.Known {
+		t.Errorf("usage: s1 %v, s9 %v", traces[0].Spans[1].Usage.Known, traces[1].Spans[1].Usage.Known)
+	}
+	ev := traces[1].Spans[1].Evidence
+	if last := ev[len(ev)-1]; last.Note != reconstruct.NoteForkCopy+" main/s1" {
+		t.Errorf("note %q", last.Note)
+	}
+}

@@ -21,6 +21,10 @@ type pipeline struct {
 	Reasons map[string]int // short reason → count
 	// Sessions counts the sessions delivered.
 	Sessions int
+	// ForkCopies counts LLM calls whose usage was already counted in an
+	// earlier session (a /fork copy).
+	ForkCopies int
+	forks      reconstruct.ForkDeduper
 }
 
 func openPipeline(args []string, f *inputFlags, stdio IO, parse ingest.ParseOptions) (*pipeline, error) {
@@ -76,7 +80,11 @@ func shortReason(s string) string {
 // each delivers every session with its traces. Runs outside --since /
 // --until are dropped from the traces (the session is still delivered).
 func (p *pipeline) each(ctx context.Context, fn func(s *ingest.Session, traces []reconstruct.Trace) error) error {
-	return p.corpus.Each(ctx, func(s *ingest.Session) error {
+	opt := reconstruct.Options{Resolver: p.corpus}
+	// The matcher runs in the workers; diagnostics, fork dedup and fn run in
+	// session order.
+	work := func(s *ingest.Session) []reconstruct.Trace { return reconstruct.Session(s, opt) }
+	return ingest.EachWith(ctx, p.corpus, work, func(s *ingest.Session, traces []reconstruct.Trace) error {
 		p.Sessions++
 		for _, le := range s.LineErrors {
 			p.warn(le)
@@ -88,7 +96,7 @@ func (p *pipeline) each(ctx context.Context, fn func(s *ingest.Session, traces [
 			}
 		}
 		p.Skipped += s.SkippedLines
-		traces := reconstruct.Session(s, reconstruct.Options{Resolver: p.corpus})
+		p.ForkCopies += p.forks.Apply(traces)
 		if !p.rng.since.IsZero() || !p.rng.until.IsZero() {
 			kept := traces[:0]
 			for _, t := range traces {
