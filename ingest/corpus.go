@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -104,12 +106,13 @@ type Corpus struct {
 	Inv *Inventory
 	opt Options
 
-	byKey  map[string]*IndexRow // session key → row
-	byID   map[string]*IndexRow // agent/sessionId → current row
-	hooks  map[string][]HookEvent
-	groups []group
-	stats  CorpusStats
-	dbs    dbPool
+	byKey    map[string]*IndexRow   // session key → row
+	byID     map[string]*IndexRow   // agent/sessionId → current row
+	hooks    map[string][]HookEvent // events of compressed hook dumps, by session id
+	hookRefs map[string][]hookRef   // lines of plain hook dumps, by session id
+	groups   []group
+	stats    CorpusStats
+	dbs      dbPool
 }
 
 // CorpusStats are counts gathered while opening.
@@ -130,7 +133,7 @@ func (c *Corpus) Stats() CorpusStats { return c.stats }
 // Problems are collected in Stats().Errors; Open only fails when nothing at
 // all could be discovered.
 func Open(paths []string, opt Options) (*Corpus, error) {
-	c := &Corpus{opt: opt, byKey: map[string]*IndexRow{}, byID: map[string]*IndexRow{}, hooks: map[string][]HookEvent{}}
+	c := &Corpus{opt: opt, byKey: map[string]*IndexRow{}, byID: map[string]*IndexRow{}, hooks: map[string][]HookEvent{}, hookRefs: map[string][]hookRef{}}
 	if opt.Stdin == nil {
 		c.opt.Stdin = os.Stdin
 	}
@@ -195,19 +198,38 @@ func (c *Corpus) loadIndexes() {
 	}
 }
 
-// loadHooks reads every hook dump once and files the events by session id.
-// Events without a session id are attributed through their run id (learned
-// from events that carry both) or their session key (through the index);
-// subagent hooks are filed under the requesting (parent) session.
+// hookRef locates one hook-dump line on disk, so that a session's hook
+// events can be read again when the session is read instead of being held
+// in memory for the whole run.
+type hookRef struct {
+	file int32 // index in Inv.Hooks
+	line int32
+	off  int64
+	n    int32
+}
+
+// loadHooks reads every hook dump once, checks every line, and files each
+// line under its session: by sessionId; else through its run id (learned
+// from events that carry both) or its session key (through the index);
+// subagent hooks under the requesting (parent) session. Uncompressed dumps
+// are indexed by offset (24 bytes a line) and re-read per session;
+// compressed ones are kept in memory as compact events.
 func (c *Corpus) loadHooks() {
-	var pending []HookEvent
+	type pend struct {
+		ref                            hookRef
+		ev                             *HookEvent // compressed dumps only
+		sid, run, key, requester, name string
+		subagent                       bool
+	}
+	var pending []pend
 	runSession := map[string]string{}
-	for _, h := range c.Inv.Hooks {
+	for fi, h := range c.Inv.Hooks {
 		rc, err := openMaybeCompressed(h.Path)
 		if err != nil {
 			c.addError(fmt.Errorf("%s: %w", h.Name, describeOpenErr(err)))
 			continue
 		}
+		compressed := strings.HasSuffix(h.Path, ".gz") || strings.HasSuffix(h.Path, ".zst")
 		lr := newLineReader(rc)
 		for {
 			line, err := lr.next()
@@ -238,25 +260,33 @@ func (c *Corpus) loadHooks() {
 					runSession[ev.RunID] = ev.SessionID
 				}
 			}
-			pending = append(pending, ev)
+			p := pend{ref: hookRef{file: int32(fi), line: int32(lr.line), off: lr.off, n: int32(lr.n - lr.off)},
+				sid: ev.SessionID, subagent: ev.Kind == HookSubagentSpawned || ev.Kind == HookSubagentEnded || strings.HasPrefix(ev.Name, "subagent_")}
+			if p.subagent || p.sid == "" {
+				p.run, p.key, p.requester = ev.RunID, ev.SessionKey, ev.RequesterKey
+			}
+			if compressed {
+				e := ev
+				p.ev = &e
+			}
+			pending = append(pending, p)
 		}
+		lr.release()
 		rc.Close()
 	}
-	for _, ev := range pending {
-		sid := ""
-		switch {
-		case ev.Kind == HookSubagentSpawned || ev.Kind == HookSubagentEnded || strings.HasPrefix(ev.Name, "subagent_"):
-			if r := c.byKey[ev.RequesterKey]; r != nil {
+	for _, p := range pending {
+		sid := p.sid
+		if p.subagent {
+			sid = ""
+			if r := c.byKey[p.requester]; r != nil {
 				sid = r.SessionID
 			}
-		case ev.SessionID != "":
-			sid = ev.SessionID
 		}
-		if sid == "" && ev.RunID != "" {
-			sid = runSession[ev.RunID]
+		if sid == "" && p.run != "" {
+			sid = runSession[p.run]
 		}
-		if sid == "" && ev.SessionKey != "" {
-			if r := c.byKey[ev.SessionKey]; r != nil {
+		if sid == "" && p.key != "" {
+			if r := c.byKey[p.key]; r != nil {
 				sid = r.SessionID
 			}
 		}
@@ -264,12 +294,55 @@ func (c *Corpus) loadHooks() {
 			c.stats.HookUnattributed++
 			continue
 		}
-		c.hooks[sid] = append(c.hooks[sid], ev)
+		if p.ev != nil {
+			c.hooks[sid] = append(c.hooks[sid], *p.ev)
+		} else {
+			c.hookRefs[sid] = append(c.hookRefs[sid], p.ref)
+		}
 	}
-	for sid, evs := range c.hooks {
-		slices.SortStableFunc(evs, CompareHookEvents)
-		c.hooks[sid] = evs
+}
+
+// readHooks returns the hook events of one session, ordered.
+func (c *Corpus) readHooks(s *Session) {
+	evs := append([]HookEvent(nil), c.hooks[s.SessionID]...)
+	refs := c.hookRefs[s.SessionID]
+	var f *os.File
+	cur := int32(-1)
+	var buf []byte
+	for _, r := range refs {
+		if r.file != cur {
+			if f != nil {
+				f.Close()
+			}
+			var err error
+			if f, err = os.Open(c.Inv.Hooks[r.file].Path); err != nil {
+				s.lineError(Source{File: c.Inv.Hooks[r.file].Name}, describeOpenErr(err))
+				f, cur = nil, -1
+				continue
+			}
+			cur = r.file
+		}
+		if cap(buf) < int(r.n) {
+			buf = make([]byte, r.n)
+		}
+		b := buf[:r.n]
+		src := Source{File: c.Inv.Hooks[r.file].Name, Line: int(r.line)}
+		if _, err := f.ReadAt(b, r.off); err != nil {
+			s.lineError(src, fmt.Errorf("re-reading hook line: %w", err))
+			continue
+		}
+		ev, err := ParseHookLine(trimCR(bytes.TrimRight(b, "\n")), src)
+		if err != nil {
+			s.lineError(src, fmt.Errorf("hook line changed since it was first read: %w", err))
+			continue
+		}
+		evs = append(evs, ev)
 	}
+	if f != nil {
+		f.Close()
+	}
+	slices.SortStableFunc(evs, CompareHookEvents)
+	s.Hooks = evs
 }
 
 // CompareHookEvents orders evidence events by time, then process and
@@ -316,16 +389,23 @@ func (c *Corpus) buildGroups() {
 	}
 	// Sessions known only from hook events (hook dumps alone, or internal
 	// runs such as pre-inference compaction that have no transcript).
-	var hookOnly []string
+	hookOnlySet := map[string]bool{}
 	for sid := range c.hooks {
 		if !seen[sid] {
-			hookOnly = append(hookOnly, sid)
+			hookOnlySet[sid] = true
 		}
 	}
-	slices.Sort(hookOnly)
+	for sid := range c.hookRefs {
+		if !seen[sid] {
+			hookOnlySet[sid] = true
+		}
+	}
+	hookOnly := slices.Sorted(maps.Keys(hookOnlySet))
 	for _, sid := range hookOnly {
 		agent := ""
-		for _, ev := range c.hooks[sid] {
+		tmp := &Session{SessionID: sid}
+		c.readHooks(tmp)
+		for _, ev := range tmp.Hooks {
 			if ev.AgentID != "" {
 				agent = ev.AgentID
 				break
@@ -593,7 +673,7 @@ func v1Synthetic(s *Session) {
 }
 
 func (c *Corpus) attachEvidence(s *Session, g *group) {
-	s.Hooks = c.hooks[s.SessionID]
+	c.readHooks(s)
 	seen := map[string]struct{}{}
 	add := func(ev HookEvent) {
 		key := ev.Name + "\x00" + strconv.FormatInt(ev.Seq, 10) + "\x00" + ev.ToolCallID + "\x00" + ev.Time.String()

@@ -19,6 +19,9 @@ type lineReader struct {
 	r    *bufio.Reader
 	buf  []byte
 	line int
+	// off is the byte offset of the line just returned; n is the offset
+	// after it (its newline included).
+	off, n int64
 	// last reports whether the line just returned had no trailing newline
 	// (the end of a file that may still be being written).
 	last bool
@@ -62,6 +65,7 @@ func (lr *lineReader) next() ([]byte, error) {
 			}
 			lr.line++
 			lr.last = true
+			lr.off, lr.n = lr.n, lr.n+int64(len(line))
 			return trimCR(line), nil
 		}
 		if err != nil {
@@ -69,6 +73,7 @@ func (lr *lineReader) next() ([]byte, error) {
 		}
 		lr.line++
 		lr.last = false
+		lr.off, lr.n = lr.n, lr.n+int64(len(line))
 		return trimCR(line[:len(line)-1]), nil
 	}
 }
