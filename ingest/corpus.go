@@ -525,7 +525,15 @@ func EachWith[T any](ctx context.Context, c *Corpus, work func(*Session) T, fn f
 		if err != nil {
 			continue
 		}
-		r := <-out
+		// N.B. once ctx is done the producer may have queued out without
+		// dispatching its job: never wait on out alone.
+		var r result
+		select {
+		case r = <-out:
+		case <-ctx.Done():
+			err = ctx.Err()
+			continue
+		}
 		if e := ctx.Err(); e != nil {
 			err = e
 			cancel()
@@ -537,6 +545,9 @@ func EachWith[T any](ctx context.Context, c *Corpus, work func(*Session) T, fn f
 		}
 	}
 	wg.Wait()
+	if err == nil {
+		err = ctx.Err() // cancelled before anything was delivered
+	}
 	return err
 }
 

@@ -237,3 +237,21 @@ func TestHookAttribution(t *testing.T) {
 		}
 	}
 }
+
+func TestEachCancelled(t *testing.T) {
+	c, err := Open([]string{"../fixtures/corpus/openclaw-2026.9.6/10-subagent", "../fixtures/corpus/openclaw-2026.9.6/11-compaction"}, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Each(ctx, func(*Session) error { return nil }); err != context.Canceled {
+		t.Errorf("Each on a cancelled context = %v", err)
+	}
+	// Stopping from the callback returns its error.
+	stop := fmt.Errorf("stop")
+	n := 0
+	if err := c.Each(context.Background(), func(*Session) error { n++; return stop }); err != stop || n != 1 {
+		t.Errorf("Each = %v after %d sessions", err, n)
+	}
+}

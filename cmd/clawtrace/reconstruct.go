@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clawtrace/clawtrace/ingest"
+	"github.com/clawtrace/clawtrace/reconstruct"
+	"github.com/clawtrace/clawtrace/report"
+)
+
+func init() { extraCommands = append(extraCommands, newReconstructCmd) }
+
+// Output formats of reconstruct.
+const (
+	formatOTLPJSON = "otlp-json"
+	formatParquet  = "parquet"
+)
+
+// otlpFlags are the flags that shape OTLP output (reconstruct and export).
+type otlpFlags struct {
+	semconv []string
+	content bool
+	redact  []string
+}
+
+func (o *otlpFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&o.semconv, "semconv", nil, "extra semantic conventions besides OpenTelemetry GenAI: openinference")
+	fl.BoolVar(&o.content, "content", false, "include message and tool text (off by default: it may hold secrets)")
+	fl.StringArrayVar(&o.redact, "redact", nil, "with --content: replace every match of this Go regexp by [REDACTED] (repeatable)")
+}
+
+// options validates the flags and returns the OTLP options.
+func (o *otlpFlags) options() (report.OTLPOptions, error) {
+	opt := report.OTLPOptions{Content: o.content, Version: version}
+	for _, s := range o.semconv {
+		if s != report.SemConvOpenInference {
+			return opt, usageErr("--semconv %q: want %s (OpenTelemetry GenAI attributes are always written)", s, report.SemConvOpenInference)
+		}
+		if !slices.Contains(opt.SemConv, s) {
+			opt.SemConv = append(opt.SemConv, s)
+		}
+	}
+	if len(o.redact) > 0 && !o.content {
+		return opt, usageErr("--redact applies to content: add --content")
+	}
+	for _, expr := range o.redact {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return opt, usageErr("--redact: %v", err)
+		}
+		opt.Redact = append(opt.Redact, re)
+	}
+	return opt, nil
+}
+
+func countSpans(traces []reconstruct.Trace) int {
+	n := 0
+	for i := range traces {
+		n += len(traces[i].Spans)
+	}
+	return n
+}
+
+func newReconstructCmd(stdio IO) *cobra.Command {
+	var f inputFlags
+	var of otlpFlags
+	var format, out, partition string
+	cmd := &cobra.Command{
+		Use:   "reconstruct [paths...]",
+		Short: "Write every reconstructed run as OTLP JSON or Parquet",
+		Long: `reconstruct rebuilds every agent run of the inputs as a trace and writes it.
+
+-f otlp-json (the default) writes one OTLP/JSON ExportTraceServiceRequest per
+session, one per line: the layout the OpenTelemetry Collector's otlpjsonfile
+receiver reads. Spans follow the OpenTelemetry GenAI semantic conventions
+(invoke_agent → chat / execute_tool) and carry clawtrace.* attributes with
+the confidence and evidence of every inferred field; --semconv openinference
+adds OpenInference attributes (Phoenix, Arize). Message and tool text is left
+out unless --content is given; --redact masks parts of it. docs/otlp.md
+describes every span, link and attribute.
+
+-f parquet -o DIR writes the spans table (one row per span, zstd) to
+DIR/spans.parquet, or with --partition day to Hive-style
+DIR/date=YYYY-MM-DD/ directories that DuckDB, Spark and Trino read as one
+dataset; docs/parquet.md has the schema.
+
+The output is written to a temporary file next to -o and renamed when
+complete, so a reader never sees half a file. Without -o (or with -o -) it
+goes to stdout. The same inputs always give the same bytes.`,
+		Example: `  clawtrace reconstruct ~/.openclaw -o traces.jsonl
+  clawtrace reconstruct state/ hooks.jsonl --semconv openinference > traces.jsonl
+  clawtrace reconstruct --content --redact 'sk-[A-Za-z0-9]+' --session s04 -o s04.jsonl
+  clawtrace reconstruct -f parquet --partition day -o spans/ ~/.openclaw`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch format {
+			case formatOTLPJSON:
+				if partition != "" {
+					return usageErr("--partition needs -f parquet")
+				}
+			case formatParquet:
+				if out == "" || out == "-" {
+					return usageErr("-f parquet needs -o DIR")
+				}
+				if partition != "" && partition != "day" {
+					return usageErr("--partition %q: only day is supported", partition)
+				}
+				if of.content {
+					return usageErr("--content is not written to Parquet")
+				}
+				p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{})
+				if err != nil {
+					return err
+				}
+				spans, err := writeParquetOutput(cmd.Context(), p, out, partition == "day")
+				if err != nil {
+					return err
+				}
+				if !f.quiet {
+					fmt.Fprintf(stdio.Err, "wrote %s spans (%s sessions) to %s\n", num(spans), num(p.Sessions), out)
+				}
+				return p.finish()
+			default:
+				return usageErr("-f %q: want %s or %s", format, formatOTLPJSON, formatParquet)
+			}
+			opt, err := of.options()
+			if err != nil {
+				return err
+			}
+			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{Content: of.content})
+			if err != nil {
+				return err
+			}
+			spans, runs := 0, 0
+			write := func(w io.Writer) error {
+				return p.each(cmd.Context(), func(_ *ingest.Session, traces []reconstruct.Trace) error {
+					spans += countSpans(traces)
+					runs += len(traces)
+					return report.WriteOTLPJSON(w, traces, opt)
+				})
+			}
+			if out == "" || out == "-" {
+				bw := bufio.NewWriterSize(stdio.Out, 256<<10)
+				err = write(bw)
+				if ferr := bw.Flush(); err == nil {
+					err = ferr
+				}
+			} else {
+				err = atomicWrite(out, write)
+			}
+			if err != nil {
+				return err
+			}
+			if out != "" && out != "-" && !f.quiet {
+				fmt.Fprintf(stdio.Err, "wrote %s spans (%s runs, %s sessions) to %s\n", num(spans), num(runs), num(p.Sessions), out)
+			}
+			return p.finish()
+		},
+	}
+	f.register(cmd)
+	of.register(cmd)
+	cmd.Flags().StringVarP(&format, "format", "f", formatOTLPJSON, "output format: otlp-json or parquet")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (- or none: stdout); a directory for -f parquet")
+	cmd.Flags().StringVar(&partition, "partition", "", "with -f parquet: day writes date=YYYY-MM-DD/ directories")
+	return cmd
+}
