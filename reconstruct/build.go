@@ -45,6 +45,7 @@ const (
 	confAttemptSum       = 0.9
 	confRunBounds        = 0.97
 	confSkew             = 0.85
+	confModelChange      = 0.9
 )
 
 // hookWindow is how far a model_call_started may be from an assistant
@@ -79,6 +80,8 @@ type llmCall struct {
 	runnerUp *hookCall
 	span     SpanID
 	offPath  bool
+	// modelFromChange: the model was taken from the latest model_change.
+	modelFromChange bool
 }
 
 type toolCall struct {
@@ -213,11 +216,15 @@ func (b *builder) segmentRuns() {
 		return r
 	}
 	var prev *ingest.Entry
+	var model, provider string // from the latest model_change
 	byID := map[string]*run{}
 	for i := range b.s.Entries {
 		e := &b.s.Entries[i]
 		if e.Kind == ingest.EntryHeader {
 			continue
+		}
+		if e.Kind == ingest.EntryModelChange && e.ModelID != "" {
+			model, provider = e.ModelID, e.Provider
 		}
 		rid := e.RunID
 		if e.Msg != nil {
@@ -291,6 +298,14 @@ func (b *builder) segmentRuns() {
 				continue
 			}
 			c := &llmCall{entries: []*ingest.Entry{e}, pos: i, lastPos: i, run: cur, msg: *e.Msg, offPath: b.isOffPath(e)}
+			if c.msg.Model == "" && model != "" {
+				// Older writers leave the model off the message; the session's
+				// latest model_change names it.
+				c.msg.Model, c.modelFromChange = model, true
+				if c.msg.Provider == "" {
+					c.msg.Provider = provider
+				}
+			}
 			if key != "" {
 				frag[key] = c
 			}
@@ -906,6 +921,9 @@ func (b *builder) llmSpan(base Span, c *llmCall, parentEv func(*spanBuilder, ing
 	}
 	if sb.sp.OffPath {
 		sb.ev("path", MethodTranscriptTime, 1, NoteOffPath, first.Src)
+	}
+	if c.modelFromChange {
+		sb.ev("model", MethodModelChange, confModelChange, "", first.Src)
 	}
 	return sb.done()
 }

@@ -110,7 +110,8 @@ const (
 	MethodIntervalNeighbour = "interval.neighbour"        // bounded by the neighbouring spans
 	MethodHookAttemptSum    = "hook.attempt_sum"          // llm_output usage of a single-call attempt
 	MethodCompactionEntry   = "transcript.compaction"
-	MethodRunBounds         = "children.bounds" // run = hull of its children and run hooks
+	MethodRunBounds         = "children.bounds"         // run = hull of its children and run hooks
+	MethodModelChange       = "transcript.model_change" // model taken from the latest model_change entry
 )
 
 // Evidence explains one field of a span: how it was set, how sure we are,

@@ -167,7 +167,7 @@ func (a *scenarioAcc) add(traces []reconstruct.Trace) {
 				}
 			}
 		}
-		if c := longestChain(t, copies); c > a.m.LongestChain {
+		if c := baselineLongestChain(t, copies); c > a.m.LongestChain {
 			a.m.LongestChain = c
 		}
 	}
@@ -221,11 +221,11 @@ func isBaselineForkCopy(sp *reconstruct.Span) bool {
 	return false
 }
 
-// longestChain returns the number of LLM calls in the longest chain
+// baselineLongestChain returns the number of LLM calls in the longest chain
 // call → tool (emitted_by call) → next call (consumed_by) of one run.
 // Fork copies are not nodes; links to spans of other traces match no node.
 // A link cycle, which reconstruct never builds, is cut where it closes.
-func longestChain(t *reconstruct.Trace, skip map[reconstruct.SpanID]bool) int64 {
+func baselineLongestChain(t *reconstruct.Trace, skip map[reconstruct.SpanID]bool) int64 {
 	preds := map[reconstruct.SpanID][]reconstruct.SpanID{} // consumer → emitters
 	var calls []reconstruct.SpanID
 	for j := range t.Spans {
@@ -337,7 +337,8 @@ func (b *BaselineBuilder) noteSpawner(scenario string, traces []reconstruct.Trac
 //     spawned it (Trace.ParentSessionKey), so that a re-recorded subagent
 //     with a fresh session id still counts toward its task. If the spawner
 //     has not been added yet, the session is held until Baseline; if it
-//     never is, the session is its own scenario;
+//     never is, the session joins the own scenario of its topmost
+//     ancestor among the inputs (itself if none);
 //  3. else ScenarioName of the session.
 //
 // It returns an error only when the session matches several groups of the
@@ -379,21 +380,22 @@ func (b *BaselineBuilder) AddSession(traces []reconstruct.Trace) error {
 	return nil
 }
 
-// resolvePending returns the scenario of a pending subagent: the scenario
-// of its nearest resolved ancestor, or "" if none is known.
+// resolvePending returns the scenario of a pending subagent: that of its
+// nearest ancestor that was added to a scenario, else the own scenario of
+// its topmost pending ancestor (itself if none).
 func (b *BaselineBuilder) resolvePending(p *pendingSubagent) string {
-	key := p.parentKey
+	key, fallback := p.parentKey, p.own
 	for range len(b.pending) + 1 {
 		if sc, ok := b.spawners[key]; ok {
 			return sc
 		}
 		up, ok := b.pending[key]
 		if !ok {
-			return ""
+			return fallback
 		}
-		key = up.parentKey
+		key, fallback = up.parentKey, up.own
 	}
-	return "" // a spawn cycle: give up
+	return p.own // a spawn cycle: give up
 }
 
 // Baseline resolves the held subagent sessions and returns the baseline
@@ -402,9 +404,6 @@ func (b *BaselineBuilder) Baseline(th Thresholds) *Baseline {
 	for _, k := range slices.Sorted(maps.Keys(b.pending)) {
 		p := b.pending[k]
 		sc := b.resolvePending(p)
-		if sc == "" {
-			sc = p.own
-		}
 		a := b.acc[sc]
 		if a == nil {
 			a = newScenarioAcc()
@@ -452,8 +451,8 @@ func ReadScenarioMap(r io.Reader, name string) (*ScenarioMap, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	var raw map[string][]string
-	if err := decodeStrict(data, &raw); err != nil {
-		return nil, jsonPosError(name, "malformed scenario map", data, err)
+	if err := decodeBaselineJSON(data, &raw); err != nil {
+		return nil, baselineJSONError(name, "malformed scenario map", data, err)
 	}
 	if raw == nil {
 		return nil, fmt.Errorf("%s: malformed scenario map: want a JSON object", name)
@@ -485,7 +484,7 @@ func (m *ScenarioMap) Match(agentID, sessionID, sessionKey string) (name string,
 	cands := []string{sessionID, sessionKey, ScenarioName(agentID, sessionID)}
 	var found []string
 	for i, n := range m.names {
-		if matchAny(m.patterns[i], cands) {
+		if scenarioPatternsMatch(m.patterns[i], cands) {
 			found = append(found, n)
 		}
 	}
@@ -499,7 +498,7 @@ func (m *ScenarioMap) Match(agentID, sessionID, sessionKey string) (name string,
 		ScenarioName(agentID, sessionID), strings.Join(found, ", "))
 }
 
-func matchAny(patterns, cands []string) bool {
+func scenarioPatternsMatch(patterns, cands []string) bool {
 	for _, p := range patterns {
 		for _, c := range cands {
 			if c == "" {
@@ -744,7 +743,7 @@ type thresholdsJSON struct {
 	Scenarios           map[string]thresholdsJSON `json:"scenarios,omitempty"`
 }
 
-func limitJSON(l *Limit) json.RawMessage {
+func thresholdLimitJSON(l *Limit) json.RawMessage {
 	if l == nil {
 		return nil
 	}
@@ -752,7 +751,7 @@ func limitJSON(l *Limit) json.RawMessage {
 	return b
 }
 
-func listJSON(l []string) *[]string {
+func thresholdListJSON(l []string) *[]string {
 	if l == nil {
 		return nil
 	}
@@ -761,9 +760,9 @@ func listJSON(l []string) *[]string {
 
 func (t Thresholds) toJSON() thresholdsJSON {
 	out := thresholdsJSON{
-		FailOn: listJSON(t.FailOn), ForbidTool: listJSON(t.ForbidTool), RequireTool: listJSON(t.RequireTool),
-		MaxCallsIncrease: limitJSON(t.MaxCallsIncrease), MaxCostIncrease: limitJSON(t.MaxCostIncrease),
-		MaxDurationIncrease: limitJSON(t.MaxDurationIncrease), MaxTokensIncrease: limitJSON(t.MaxTokensIncrease),
+		FailOn: thresholdListJSON(t.FailOn), ForbidTool: thresholdListJSON(t.ForbidTool), RequireTool: thresholdListJSON(t.RequireTool),
+		MaxCallsIncrease: thresholdLimitJSON(t.MaxCallsIncrease), MaxCostIncrease: thresholdLimitJSON(t.MaxCostIncrease),
+		MaxDurationIncrease: thresholdLimitJSON(t.MaxDurationIncrease), MaxTokensIncrease: thresholdLimitJSON(t.MaxTokensIncrease),
 		MinConfidence: t.MinConfidence,
 	}
 	for k, s := range t.Scenarios {
@@ -775,8 +774,8 @@ func (t Thresholds) toJSON() thresholdsJSON {
 	return out
 }
 
-// parseLimitJSON parses a limit written as a string ("10%") or a number.
-func parseLimitJSON(raw json.RawMessage, where string, parse func(string) (Limit, error)) (*Limit, error) {
+// parseThresholdLimit parses a limit written as a string ("10%") or a number.
+func parseThresholdLimit(raw json.RawMessage, where string, parse func(string) (Limit, error)) (*Limit, error) {
 	if raw == nil {
 		return nil, nil
 	}
@@ -809,7 +808,7 @@ func (j thresholdsJSON) thresholds(where string) (Thresholds, error) {
 		{j.MaxCallsIncrease, "max_calls_increase", &t.MaxCallsIncrease, ParseLimit},
 		{j.MaxDurationIncrease, "max_duration_increase", &t.MaxDurationIncrease, ParseDurationLimit},
 	} {
-		l, err := parseLimitJSON(f.raw, where+"."+f.name, f.parse)
+		l, err := parseThresholdLimit(f.raw, where+"."+f.name, f.parse)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -887,8 +886,8 @@ func ReadBaseline(r io.Reader, name string) (*Baseline, error) {
 	// The version first, so that a newer file says so rather than failing on
 	// a key this version does not know.
 	var head map[string]json.RawMessage
-	if err := decodeStrict(data, &head); err != nil {
-		return nil, jsonPosError(name, "malformed baseline", data, err)
+	if err := decodeBaselineJSON(data, &head); err != nil {
+		return nil, baselineJSONError(name, "malformed baseline", data, err)
 	}
 	if head == nil {
 		return nil, fmt.Errorf("%s: malformed baseline: want a JSON object", name)
@@ -902,8 +901,8 @@ func ReadBaseline(r io.Reader, name string) (*Baseline, error) {
 		return nil, fmt.Errorf("%s: unsupported baseline schema_version %s: this clawtrace reads %d", name, v, BaselineSchemaVersion)
 	}
 	var f baselineFile
-	if err := decodeStrict(data, &f); err != nil {
-		return nil, jsonPosError(name, "malformed baseline", data, err)
+	if err := decodeBaselineJSON(data, &f); err != nil {
+		return nil, baselineJSONError(name, "malformed baseline", data, err)
 	}
 	if len(f.Scenarios) == 0 {
 		return nil, fmt.Errorf("%s: malformed baseline: no scenarios", name)
@@ -932,8 +931,8 @@ func ReadBaseline(r io.Reader, name string) (*Baseline, error) {
 	return b, nil
 }
 
-// decodeStrict decodes one JSON value, rejecting unknown keys and trailing data.
-func decodeStrict(data []byte, v any) error {
+// decodeBaselineJSON decodes one JSON value, rejecting unknown keys and trailing data.
+func decodeBaselineJSON(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -945,23 +944,23 @@ func decodeStrict(data []byte, v any) error {
 	end := dec.InputOffset()
 	rest := data[end:]
 	if trimmed := bytes.TrimLeft(rest, " \t\r\n"); len(trimmed) > 0 {
-		return &trailingDataError{off: end + int64(len(rest)-len(trimmed)) + 1}
+		return &baselineTrailingData{off: end + int64(len(rest)-len(trimmed)) + 1}
 	}
 	return nil
 }
 
-// trailingDataError is data after the one JSON value of a file.
-type trailingDataError struct{ off int64 }
+// baselineTrailingData is data after the one JSON value of a file.
+type baselineTrailingData struct{ off int64 }
 
-func (e *trailingDataError) Error() string { return "trailing data after the JSON value" }
+func (e *baselineTrailingData) Error() string { return "trailing data after the JSON value" }
 
-// jsonPosError prefixes a JSON error with file:line:col where it is known.
-func jsonPosError(name, what string, data []byte, err error) error {
+// baselineJSONError prefixes a JSON error with file:line:col where it is known.
+func baselineJSONError(name, what string, data []byte, err error) error {
 	off := int64(-1)
 	msg := err.Error()
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
-	var td *trailingDataError
+	var td *baselineTrailingData
 	switch {
 	case errors.As(err, &se):
 		off = se.Offset
@@ -972,7 +971,7 @@ func jsonPosError(name, what string, data []byte, err error) error {
 		// scenarios.<name>.runs): keep its last element, the position says
 		// which scenario.
 		off = te.Offset
-		msg = fmt.Sprintf("want %s, got %s", jsonTypeName(te.Type.Kind().String()), te.Value)
+		msg = fmt.Sprintf("want %s, got %s", baselineJSONType(te.Type.Kind().String()), te.Value)
 		if f := te.Field; f != "" {
 			msg = f[strings.LastIndexByte(f, '.')+1:] + ": " + msg
 		}
@@ -990,11 +989,11 @@ func jsonPosError(name, what string, data []byte, err error) error {
 	if off < 0 {
 		return fmt.Errorf("%s: %s: %s", name, what, msg)
 	}
-	line, col := lineCol(data, off)
+	line, col := baselineLineCol(data, off)
 	return fmt.Errorf("%s:%d:%d: %s: %s", name, line, col, what, msg)
 }
 
-func jsonTypeName(kind string) string {
+func baselineJSONType(kind string) string {
 	switch kind {
 	case "int", "int64", "float64", "uint8":
 		return "a number"
@@ -1010,10 +1009,10 @@ func jsonTypeName(kind string) string {
 	return kind
 }
 
-// lineCol converts an offset as encoding/json reports it (the number of
+// baselineLineCol converts an offset as encoding/json reports it (the number of
 // bytes read, so the 1-based position of the last byte read) to a 1-based
 // line and column.
-func lineCol(data []byte, off int64) (line, col int) {
+func baselineLineCol(data []byte, off int64) (line, col int) {
 	if off > int64(len(data)) {
 		off = int64(len(data))
 	}

@@ -140,25 +140,25 @@ func Compare(base, current *Baseline, th Thresholds) *CheckReport {
 		switch {
 		case inBase && !inCur:
 			rep.Results = append(rep.Results, CheckResult{Scenario: n, Check: CheckScenario, Status: CheckFail,
-				Metric: "runs", Baseline: f64(b.Runs), New: nil, Threshold: "present",
+				Metric: "runs", Baseline: checkF64(b.Runs), New: nil, Threshold: "present",
 				Message: fmt.Sprintf("scenario %s: missing: runs %d → none; every baseline scenario must be in the inputs", n, b.Runs)})
 		case !inBase && inCur:
 			rep.Results = append(rep.Results, CheckResult{Scenario: n, Check: CheckScenario, Status: CheckWarn,
-				Metric: "runs", Baseline: nil, New: f64(c.Runs), Threshold: "present",
+				Metric: "runs", Baseline: nil, New: checkF64(c.Runs), Threshold: "present",
 				Message: fmt.Sprintf("scenario %s: new, not in the baseline: runs none → %d; values not compared (run clawtrace baseline to add it)", n, c.Runs)})
-			rep.Results = append(rep.Results, absoluteChecks(n, ScenarioMetrics{}, c, t, true)...)
+			rep.Results = append(rep.Results, checkAbsolute(n, ScenarioMetrics{}, c, t, true)...)
 		default:
 			rep.Results = append(rep.Results, CheckResult{Scenario: n, Check: CheckScenario, Status: CheckPass,
-				Metric: "runs", Baseline: f64(b.Runs), New: f64(c.Runs), Threshold: "present",
+				Metric: "runs", Baseline: checkF64(b.Runs), New: checkF64(c.Runs), Threshold: "present",
 				Message: fmt.Sprintf("scenario %s: present: runs %d → %d", n, b.Runs, c.Runs)})
-			rep.Results = append(rep.Results, relativeChecks(n, b, c, t)...)
-			rep.Results = append(rep.Results, absoluteChecks(n, b, c, t, false)...)
+			rep.Results = append(rep.Results, checkRelative(n, b, c, t)...)
+			rep.Results = append(rep.Results, checkAbsolute(n, b, c, t, false)...)
 		}
 	}
 	return rep
 }
 
-func f64[T int64 | float64](v T) *float64 { x := float64(v); return &x }
+func checkF64[T int64 | float64](v T) *float64 { x := float64(v); return &x }
 
 // fmtCheckValue formats a metric value: integers without decimals, costs
 // rounded to 1e-10.
@@ -169,7 +169,7 @@ func fmtCheckValue(v *float64) string {
 	return strconv.FormatFloat(roundBaselineCost(*v), 'f', -1, 64)
 }
 
-func relativeChecks(n string, b, c ScenarioMetrics, t Thresholds) []CheckResult {
+func checkRelative(n string, b, c ScenarioMetrics, t Thresholds) []CheckResult {
 	var out []CheckResult
 	rel := func(check, metric string, lim *Limit, bv, cv *float64) {
 		if lim == nil {
@@ -187,7 +187,7 @@ func relativeChecks(n string, b, c ScenarioMetrics, t Thresholds) []CheckResult 
 			out = append(out, r)
 			return
 		}
-		r.Change = fmtChange(*bv, *cv, lim.Percent)
+		r.Change = fmtCheckChange(*bv, *cv, lim.Percent)
 		allowed := lim.allowed(*bv)
 		if *cv > allowed+1e-9*math.Max(1, math.Abs(allowed)) {
 			r.Status = CheckFail
@@ -199,16 +199,16 @@ func relativeChecks(n string, b, c ScenarioMetrics, t Thresholds) []CheckResult 
 		out = append(out, r)
 	}
 	rel(CheckCost, "cost_usd", t.MaxCostIncrease, b.CostUSD, c.CostUSD)
-	rel(CheckTokens, "tokens.total", t.MaxTokensIncrease, f64(b.Tokens.Total), f64(c.Tokens.Total))
-	rel(CheckLLMCalls, "llm_calls", t.MaxCallsIncrease, f64(b.LLMCalls), f64(c.LLMCalls))
-	rel(CheckToolCalls, "tool_calls", t.MaxCallsIncrease, f64(b.ToolCalls), f64(c.ToolCalls))
-	rel(CheckDuration, "wall_duration_ms", t.MaxDurationIncrease, f64(b.WallDurationMS), f64(c.WallDurationMS))
+	rel(CheckTokens, "tokens.total", t.MaxTokensIncrease, checkF64(b.Tokens.Total), checkF64(c.Tokens.Total))
+	rel(CheckLLMCalls, "llm_calls", t.MaxCallsIncrease, checkF64(b.LLMCalls), checkF64(c.LLMCalls))
+	rel(CheckToolCalls, "tool_calls", t.MaxCallsIncrease, checkF64(b.ToolCalls), checkF64(c.ToolCalls))
+	rel(CheckDuration, "wall_duration_ms", t.MaxDurationIncrease, checkF64(b.WallDurationMS), checkF64(c.WallDurationMS))
 	return out
 }
 
-// fmtChange formats the change from b to c: in percent ("+62.6%", "from
+// fmtCheckChange formats the change from b to c: in percent ("+62.6%", "from
 // 0" when b is 0) or as a signed difference.
-func fmtChange(b, c float64, percent bool) string {
+func fmtCheckChange(b, c float64, percent bool) string {
 	if !percent {
 		d := roundBaselineCost(c - b)
 		s := strconv.FormatFloat(d, 'f', -1, 64)
@@ -234,13 +234,13 @@ func fmtChange(b, c float64, percent bool) string {
 	return s + "%"
 }
 
-func absoluteChecks(n string, b, c ScenarioMetrics, t Thresholds, isNew bool) []CheckResult {
+func checkAbsolute(n string, b, c ScenarioMetrics, t Thresholds, isNew bool) []CheckResult {
 	var out []CheckResult
 	baseOf := func(v int64) *float64 {
 		if isNew {
 			return nil
 		}
-		return f64(v)
+		return checkF64(v)
 	}
 	for _, kind := range []struct {
 		check, metric string
@@ -252,8 +252,8 @@ func absoluteChecks(n string, b, c ScenarioMetrics, t Thresholds, isNew bool) []
 		if !slices.Contains(t.FailOn, kind.check) {
 			continue
 		}
-		r := CheckResult{Scenario: n, Check: kind.check, Metric: kind.metric, Baseline: baseOf(kind.b), New: f64(kind.c),
-			Threshold: fmt.Sprintf("≤ %d", kind.b), Change: fmtChange(float64(kind.b), float64(kind.c), false)}
+		r := CheckResult{Scenario: n, Check: kind.check, Metric: kind.metric, Baseline: baseOf(kind.b), New: checkF64(kind.c),
+			Threshold: fmt.Sprintf("≤ %d", kind.b), Change: fmtCheckChange(float64(kind.b), float64(kind.c), false)}
 		vals := fmt.Sprintf("%s %s → %d", kind.metric, fmtCheckValue(r.Baseline), kind.c)
 		if kind.c > kind.b {
 			r.Status = CheckFail
@@ -263,10 +263,10 @@ func absoluteChecks(n string, b, c ScenarioMetrics, t Thresholds, isNew bool) []
 		}
 		out = append(out, r)
 	}
-	for _, tool := range sortedUnique(t.RequireTool) {
+	for _, tool := range checkSortedUnique(t.RequireTool) {
 		bv, cv := b.ToolCallsByName[tool], c.ToolCallsByName[tool]
 		r := CheckResult{Scenario: n, Check: CheckRequireTool + " " + tool, Metric: "tool_calls_by_name." + tool,
-			Baseline: baseOf(bv), New: f64(cv), Threshold: "≥ 1", Change: fmtChange(float64(bv), float64(cv), false)}
+			Baseline: baseOf(bv), New: checkF64(cv), Threshold: "≥ 1", Change: fmtCheckChange(float64(bv), float64(cv), false)}
 		vals := fmt.Sprintf("%s %s → %d", r.Metric, fmtCheckValue(r.Baseline), cv)
 		if cv < 1 {
 			r.Status = CheckFail
@@ -276,10 +276,10 @@ func absoluteChecks(n string, b, c ScenarioMetrics, t Thresholds, isNew bool) []
 		}
 		out = append(out, r)
 	}
-	for _, tool := range sortedUnique(t.ForbidTool) {
+	for _, tool := range checkSortedUnique(t.ForbidTool) {
 		bv, cv := b.ToolCallsByName[tool], c.ToolCallsByName[tool]
 		r := CheckResult{Scenario: n, Check: CheckForbidTool + " " + tool, Metric: "tool_calls_by_name." + tool,
-			Baseline: baseOf(bv), New: f64(cv), Threshold: "= 0", Change: fmtChange(float64(bv), float64(cv), false)}
+			Baseline: baseOf(bv), New: checkF64(cv), Threshold: "= 0", Change: fmtCheckChange(float64(bv), float64(cv), false)}
 		vals := fmt.Sprintf("%s %s → %d", r.Metric, fmtCheckValue(r.Baseline), cv)
 		if cv > 0 {
 			r.Status = CheckFail
@@ -293,12 +293,12 @@ func absoluteChecks(n string, b, c ScenarioMetrics, t Thresholds, isNew bool) []
 		min := *t.MinConfidence
 		var bv *float64
 		if !isNew {
-			bv = f64(b.MinConfidence)
+			bv = checkF64(b.MinConfidence)
 		}
-		r := CheckResult{Scenario: n, Check: CheckMinConfidence, Metric: "min_confidence", Baseline: bv, New: f64(c.MinConfidence),
+		r := CheckResult{Scenario: n, Check: CheckMinConfidence, Metric: "min_confidence", Baseline: bv, New: checkF64(c.MinConfidence),
 			Threshold: "≥ " + strconv.FormatFloat(min, 'f', -1, 64)}
 		if bv != nil {
-			r.Change = fmtChange(*bv, c.MinConfidence, false)
+			r.Change = fmtCheckChange(*bv, c.MinConfidence, false)
 		}
 		vals := fmt.Sprintf("min_confidence %s → %s", fmtCheckValue(bv), fmtCheckValue(r.New))
 		if c.MinConfidence < min {
@@ -312,7 +312,7 @@ func absoluteChecks(n string, b, c ScenarioMetrics, t Thresholds, isNew bool) []
 	return out
 }
 
-func sortedUnique(s []string) []string {
+func checkSortedUnique(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return slices.Compact(out)

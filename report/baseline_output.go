@@ -37,24 +37,24 @@ func (r *CheckReport) Verdict() (string, string) {
 		verdict = "fail"
 	}
 	return verdict, fmt.Sprintf("%s: %d passed, %d failed, %s, %d skipped (%s in the baseline, %d in the inputs)",
-		plural(len(r.Results), "check"), pass, fail, plural(warn, "warning"), skip, plural(r.BaselineScenarios, "scenario"), r.InputScenarios)
+		checkPlural(len(r.Results), "check"), pass, fail, checkPlural(warn, "warning"), skip, checkPlural(r.BaselineScenarios, "scenario"), r.InputScenarios)
 }
 
-func plural(n int, what string) string {
+func checkPlural(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-func cellValue(v *float64) string {
+func checkCellValue(v *float64) string {
 	if v == nil {
 		return "–"
 	}
 	return fmtCheckValue(v)
 }
 
-func cellChange(s string) string {
+func checkCellChange(s string) string {
 	if s == "" {
 		return "–"
 	}
@@ -62,7 +62,7 @@ func cellChange(s string) string {
 }
 
 func (x *CheckResult) cells() []string {
-	return []string{x.Scenario, x.Check, cellValue(x.Baseline), cellValue(x.New), cellChange(x.Change), x.Threshold, x.Status.String()}
+	return []string{x.Scenario, x.Check, checkCellValue(x.Baseline), checkCellValue(x.New), checkCellChange(x.Change), x.Threshold, x.Status.String()}
 }
 
 var checkTableHeader = []string{"scenario", "check", "baseline", "new", "change", "threshold", "result"}
@@ -250,18 +250,18 @@ func (r *CheckReport) WriteAnnotations(w io.Writer) error {
 	return nil
 }
 
-// escapeMarkdownCell keeps a value inside one cell of a Markdown table.
-func escapeMarkdownCell(s string) string {
+// escapeCheckMarkdownCell keeps a value inside one cell of a Markdown table.
+func escapeCheckMarkdownCell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
 }
 
-func writeMarkdownTable(w io.Writer, results []CheckResult) {
+func writeCheckMarkdownTable(w io.Writer, results []CheckResult) {
 	fmt.Fprintf(w, "| %s |\n", strings.Join(checkTableHeader, " | "))
 	fmt.Fprintln(w, "|:---|:---|---:|---:|---:|:---|:---|")
 	for i := range results {
 		cells := results[i].cells()
 		for j := range cells {
-			cells[j] = escapeMarkdownCell(cells[j])
+			cells[j] = escapeCheckMarkdownCell(cells[j])
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
@@ -285,10 +285,10 @@ func (r *CheckReport) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	if len(notPassed) > 0 {
-		writeMarkdownTable(w, notPassed)
+		writeCheckMarkdownTable(w, notPassed)
 		fmt.Fprintln(w)
 		for _, x := range notPassed {
-			fmt.Fprintf(w, "- **%s** %s\n", x.Status, escapeMarkdownCell(x.Message))
+			fmt.Fprintf(w, "- **%s** %s\n", x.Status, escapeCheckMarkdownCell(x.Message))
 		}
 		fmt.Fprintln(w)
 	}
@@ -297,7 +297,7 @@ func (r *CheckReport) WriteMarkdown(w io.Writer) error {
 	}
 	if len(r.Results) > 0 {
 		fmt.Fprintf(w, "<details><summary>All %d checks</summary>\n\n", len(r.Results))
-		writeMarkdownTable(w, r.Results)
+		writeCheckMarkdownTable(w, r.Results)
 		fmt.Fprintf(w, "\n</details>\n")
 	}
 	_, err := fmt.Fprintln(w)

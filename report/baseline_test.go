@@ -147,13 +147,16 @@ func TestBaselineSubagentFold(t *testing.T) {
 	child.Spans[2].ChildSessionKey = "agent:main:subagent:k2"
 	grandchild := blTrace("main", "uuid-2", 1, blChat("g", 1, 10, 1, 0, 0, 0.4))
 	grandchild.SessionKey, grandchild.Subagent, grandchild.ParentSessionKey = "agent:main:subagent:k2", true, child.SessionKey
-	orphan := blTrace("main", "uuid-3", 1, blChat("o", 1, 10, 1, 0, 0, 0.8))
+	orphan := blTrace("main", "uuid-3", 1, blChat("o", 1, 10, 1, 0, 0, 0.8), blTool("spawn3", "sessions_spawn", 2, "o", "", false))
 	orphan.SessionKey, orphan.Subagent, orphan.ParentSessionKey = "agent:main:subagent:k3", true, "agent:main:explicit:gone"
+	orphan.Spans[2].ChildSessionKey = "agent:main:subagent:k4"
+	orphanChild := blTrace("main", "uuid-4", 1, blChat("oc", 1, 10, 1, 0, 0, 1.6))
+	orphanChild.SessionKey, orphanChild.Subagent, orphanChild.ParentSessionKey = "agent:main:subagent:k4", true, orphan.SessionKey
 
 	for _, order := range [][]reconstruct.Trace{
-		{parent, child, grandchild, orphan},
-		{grandchild, child, orphan, parent},
-		{child, parent, grandchild, orphan},
+		{parent, child, grandchild, orphan, orphanChild},
+		{grandchild, orphanChild, child, orphan, parent},
+		{child, parent, grandchild, orphan, orphanChild},
 	} {
 		b := NewBaselineBuilder(nil)
 		for _, tr := range order {
@@ -163,7 +166,7 @@ func TestBaselineSubagentFold(t *testing.T) {
 		}
 		bl := b.Baseline(Thresholds{})
 		p, o := bl.Scenarios["main/p"], bl.Scenarios["main/uuid-3"]
-		if len(bl.Scenarios) != 2 || p.Runs != 3 || *p.CostUSD != 0.7 || p.ToolCallsByName["sessions_spawn"] != 2 || o.Runs != 1 {
+		if len(bl.Scenarios) != 2 || p.Runs != 3 || *p.CostUSD != 0.7 || p.ToolCallsByName["sessions_spawn"] != 2 || o.Runs != 2 || *o.CostUSD != 2.4 {
 			t.Errorf("order %s…: scenarios %v, main/p %+v", order[0].SessionID, keysOf(bl.Scenarios), p)
 		}
 	}
@@ -730,19 +733,19 @@ func TestCheckWriteTableJSONMarkdown(t *testing.T) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())
 		}
 	}
-	if got := escapeMarkdownCell("a|b\nc"); got != `a\|b c` {
-		t.Errorf("escapeMarkdownCell = %q", got)
+	if got := escapeCheckMarkdownCell("a|b\nc"); got != `a\|b c` {
+		t.Errorf("escapeCheckMarkdownCell = %q", got)
 	}
 }
 
 func TestBaselineDecodeStrictErrors(t *testing.T) {
 	var v map[string]any
-	err := decodeStrict([]byte(`{"a":1} x`), &v)
-	var td *trailingDataError
+	err := decodeBaselineJSON([]byte(`{"a":1} x`), &v)
+	var td *baselineTrailingData
 	if !errors.As(err, &td) || td.off != 9 {
 		t.Errorf("trailing: %v", err)
 	}
-	if l, c := lineCol([]byte("ab\ncd"), 5); l != 2 || c != 2 {
-		t.Errorf("lineCol = %d:%d", l, c)
+	if l, c := baselineLineCol([]byte("ab\ncd"), 5); l != 2 || c != 2 {
+		t.Errorf("baselineLineCol = %d:%d", l, c)
 	}
 }

@@ -152,10 +152,11 @@ var peerCases = map[string][]peerRun{
 		eq("calls", "peer_asserts.combined_after_dedup.messages"), eq("input", "peer_asserts.combined_after_dedup.input"),
 		eq("output", "peer_asserts.combined_after_dedup.raw_output"), eq("cache_read", "peer_asserts.combined_after_dedup.cache_read"),
 		eq("cache_write", "peer_asserts.combined_after_dedup.cache_write"),
-		// Equal value, but ours is a lower bound: a2 has neither a recorded
-		// cost nor a known model (cost_source mixed, 1 unpriced call).
-		eq("cost", "peer_asserts.combined_after_dedup.cost"),
-		ours("unpriced", 1, ""),
+		// a2 has no recorded cost and no model on the message; the session's
+		// model_change names it, so the table prices it (the peer leaves it
+		// out): 0.0036 recorded for a1 + 0.000115 table price for a2.
+		differs("cost", "peer_asserts.combined_after_dedup.cost", 0.003715, "a2's model comes from model_change and is priced from the table"),
+		ours("unpriced", 0, ""),
 	}}},
 	"junhoyeo__tokscale/sqlite-created-at-fallback": {{wants: []peerWant{
 		eq("calls", "peer_asserts.messages"),
