@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -131,42 +130,12 @@ func buildBaseline(cmd *cobra.Command, p *pipeline, smap *report.ScenarioMap, th
 	return b.Baseline(th), nil
 }
 
-// writeFileAtomicCheck writes data to path through a temporary file in the
-// same directory that is synced and renamed over path, so a reader never
-// sees a half-written file. The file keeps the mode of the file it
-// replaces, or gets 0644.
-func writeFileAtomicCheck(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	mode := fs.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-		mode = st.Mode().Perm()
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	for _, step := range []func() error{f.Sync, func() error { return f.Chmod(mode) }, f.Close} {
-		if err := step(); err != nil {
-			return fmt.Errorf("writing %s: %w", path, err)
-		}
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+// writeFileAtomicCheck writes data to path atomically (see atomicWrite).
+func writeFileAtomicCheck(path string, data []byte) error {
+	return atomicWrite(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }
 
 const checkExitCodes = `Exit codes:
