@@ -108,9 +108,40 @@ func (inv *Inventory) add(p string) {
 	case isDir(filepath.Join(p, "sessions")) || isDir(filepath.Join(p, "agent")):
 		inv.addAgentDir(root, p, filepath.Base(p))
 	default:
+		// A folder of state dirs or recordings (backups, a corpus): each
+		// child on its own.
+		if kids := collectionChildren(p); len(kids) > 0 {
+			for _, k := range kids {
+				inv.add(k)
+			}
+			return
+		}
 		agent := agentFromPath(p)
 		inv.addSessionsDir(root, p, agent)
 	}
+}
+
+// collectionChildren returns the sub-directories of p that are state dirs
+// or recording folders, sorted; none if p holds transcripts itself.
+func collectionChildren(p string) []string {
+	ents, err := os.ReadDir(p)
+	if err != nil {
+		return nil
+	}
+	var kids []string
+	for _, e := range ents {
+		if !e.IsDir() {
+			if strings.Contains(e.Name(), ".jsonl") {
+				return nil // a sessions dir
+			}
+			continue
+		}
+		k := filepath.Join(p, e.Name())
+		if isDir(filepath.Join(k, "agents")) || isDir(filepath.Join(k, "state", "agents")) {
+			kids = append(kids, k)
+		}
+	}
+	return kids
 }
 
 func (inv *Inventory) addStateDir(root, dir string) {
