@@ -1,13 +1,15 @@
 // Package report writes reconstructed traces: OTLP JSON files and OTLP/HTTP
-// pushes, Parquet tables, cost tables and other summaries.
+// pushes, Parquet tables, cost attribution tables, CI baselines and checks,
+// and the HTML waterfall page.
 //
 // Contract:
 //
 //   - Input: []reconstruct.Trace, usually one session's worth at a time, so
 //     memory stays bounded by the largest session (or export batch).
-//   - Writers take an io.Writer and one options struct; they never open,
-//     rename or close files (cmd/clawtrace does the atomic temp-file +
-//     rename).
+//   - Stream writers take an io.Writer and one options struct and never
+//     open files (cmd/clawtrace does the atomic temp-file + rename). The one
+//     exception is ParquetWriter, which owns a directory of files (one per
+//     day partition) and writes each atomically itself.
 //   - Output is byte-deterministic: the same traces and options give the
 //     same bytes. Nothing depends on map order, the wall clock, the host or
 //     GOMAXPROCS.
