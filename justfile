@@ -37,6 +37,8 @@ golden:
 eval:
     go run ./cmd/clawtrace eval --corpus fixtures/corpus
 
-# end-to-end run of the real OpenClaw against the scripted provider (slow)
-e2e:
-    go test -tags e2e ./fixtures/e2e -run TestE2E -v -timeout 60m
+# end-to-end run of the real OpenClaw (npm) against the scripted provider
+# (~7 min warm, ~9 cold; docs/e2e.md). Extra flags go after the package:
+#   just e2e -e2e.versions 2026.7.35 -record /tmp/rec
+e2e *ARGS:
+    go test -tags e2e -count=1 -timeout 45m -v -run TestE2E ./fixtures/e2e {{ARGS}}

@@ -57,8 +57,8 @@ for size in $SIZES; do
   rm -rf "$BENCH_DIR/parquet"
   measure "reconstruct -f parquet" "$bytes" bin/clawtrace reconstruct -q -f parquet -o "$BENCH_DIR/parquet" "$dir"
   if [ -n "$CCUSAGE" ]; then
-    # ccusage reads the OpenClaw state dir from OPENCLAW_STATE_DIR / --path.
-    measure "ccusage openclaw daily --json" "$bytes" env OPENCLAW_STATE_DIR="$dir" "$CCUSAGE" openclaw daily --json --offline
+    # ccusage reads the state dir given by --open-claw-path (it ignores OPENCLAW_STATE_DIR).
+    measure "ccusage openclaw daily --json" "$bytes" "$CCUSAGE" openclaw daily --json --offline --open-claw-path "$dir"
   fi
 done
 
