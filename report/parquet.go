@@ -26,7 +26,7 @@ const ParquetSchemaVersion = "spans/v1"
 
 // Defaults of ParquetOptions.
 const (
-	DefaultParquetRowGroupRows = 64 * 1024
+	DefaultParquetRowGroupRows = 32 * 1024
 	DefaultParquetMaxOpenFiles = 8
 )
 
@@ -297,6 +297,10 @@ type parquetPart struct {
 func NewParquetWriter(dir string, opt ParquetOptions) (*ParquetWriter, error) {
 	if opt.RowGroupRows <= 0 {
 		opt.RowGroupRows = DefaultParquetRowGroupRows
+		if opt.PartitionDay {
+			// Up to MaxOpenFiles row groups are in memory at once.
+			opt.RowGroupRows /= 4
+		}
 	}
 	if opt.MaxOpenFiles <= 0 {
 		opt.MaxOpenFiles = DefaultParquetMaxOpenFiles

@@ -75,5 +75,6 @@ done
   echo "| corpus | command | wall s | MB/s | peak RSS MB |"
   echo "|---|---|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
+  [ -f scripts/bench-notes.md ] && cat scripts/bench-notes.md
 } > "$OUT"
 echo "bench: wrote $OUT" >&2
