@@ -110,6 +110,7 @@ type Corpus struct {
 	byID     map[string]*IndexRow   // agent/sessionId → current row
 	hooks    map[string][]HookEvent // events of compressed hook dumps, by session id
 	hookRefs map[string][]hookRef   // lines of plain hook dumps, by session id
+	timeline map[string][]HookEvent // diagnostics-timeline model calls, by run id
 	groups   []group
 	stats    CorpusStats
 	dbs      dbPool
@@ -121,6 +122,7 @@ type CorpusStats struct {
 	HookLines        int // hook-dump lines read and kept
 	HookUnattributed int // valid hook lines not tied to any session (process-level hooks)
 	HookSkipped      int // bad hook-dump lines
+	TimelineLines    int // diagnostics-timeline lines read (model-call records are used)
 	// Errors are problems outside transcripts: discovery problems, bad index
 	// rows, bad hook lines (the first MaxLineErrorsKept of them).
 	Errors []error
@@ -141,6 +143,7 @@ func Open(paths []string, opt Options) (*Corpus, error) {
 	c.stats.Errors = append(c.stats.Errors, c.Inv.Problems...)
 	c.loadIndexes()
 	c.loadHooks()
+	c.loadTimelines()
 	c.buildGroups()
 	if len(c.groups) == 0 && len(c.Inv.Problems) > 0 && len(c.Inv.Problems) == len(paths) {
 		return c, fmt.Errorf("no usable input: %w", errors.Join(c.Inv.Problems...))
@@ -299,6 +302,71 @@ func (c *Corpus) loadHooks() {
 		} else {
 			c.hookRefs[sid] = append(c.hookRefs[sid], p.ref)
 		}
+	}
+}
+
+// loadTimelines reads the diagnostics timelines and keeps their model-call
+// records (two small events per provider call), filed by run id.
+func (c *Corpus) loadTimelines() {
+	for _, t := range c.Inv.Timelines {
+		err := c.readLines(TranscriptSource{Path: t.Path, Name: t.Name}, func(line []byte, n int, last bool) {
+			if len(line) == 0 || isBlank(line) {
+				return
+			}
+			src := Source{File: t.Name, Line: n}
+			ev, err := ParseTimelineLine(line, src)
+			if err != nil {
+				c.addError(&LineError{Src: src, Err: err})
+				c.stats.HookSkipped++
+				return
+			}
+			c.stats.TimelineLines++
+			if (ev.Kind == HookModelCallStarted || ev.Kind == HookModelCallEnded) && ev.RunID != "" {
+				if c.timeline == nil {
+					c.timeline = map[string][]HookEvent{}
+				}
+				c.timeline[ev.RunID] = append(c.timeline[ev.RunID], ev)
+			}
+		})
+		if err != nil {
+			c.addError(fmt.Errorf("%s: %w", t.Name, err))
+		}
+	}
+}
+
+// addTimeline adds the timeline's model calls of the session's runs (run
+// ids from its entries and hooks) to s.Hooks, for runs whose hook dump has
+// no model_call_* events of its own.
+func (c *Corpus) addTimeline(s *Session) {
+	if len(c.timeline) == 0 {
+		return
+	}
+	hooked := map[string]bool{}
+	runs := map[string]bool{}
+	for i := range s.Hooks {
+		h := &s.Hooks[i]
+		if h.Kind == HookModelCallStarted {
+			hooked[h.RunID] = true
+		}
+		runs[h.RunID] = true
+	}
+	for i := range s.Entries {
+		if m := s.Entries[i].Msg; m != nil && m.RunID != "" {
+			runs[m.RunID] = true
+		}
+	}
+	added := false
+	for _, run := range slices.Sorted(maps.Keys(runs)) {
+		if hooked[run] {
+			continue
+		}
+		if evs := c.timeline[run]; len(evs) > 0 {
+			s.Hooks = append(s.Hooks, evs...)
+			added = true
+		}
+	}
+	if added {
+		slices.SortStableFunc(s.Hooks, CompareHookEvents)
 	}
 }
 
@@ -685,6 +753,7 @@ func v1Synthetic(s *Session) {
 
 func (c *Corpus) attachEvidence(s *Session, g *group) {
 	c.readHooks(s)
+	c.addTimeline(s)
 	seen := map[string]struct{}{}
 	add := func(ev HookEvent) {
 		key := ev.Name + "\x00" + strconv.FormatInt(ev.Seq, 10) + "\x00" + ev.ToolCallID + "\x00" + ev.Time.String()

@@ -36,6 +36,7 @@ type Inventory struct {
 	Databases    []FileRef // agent SQLite databases
 	Hooks        []FileRef // hook dumps
 	Trajectories []FileRef // trajectory sidecars, keyed by session id
+	Timelines    []FileRef // diagnostics timelines
 	// Problems are inputs that could not be used (missing paths, unreadable
 	// dirs); the rest was still discovered.
 	Problems []error
@@ -257,6 +258,9 @@ func (inv *Inventory) addFile(root, p, agent string, direct bool) {
 	case sniffTrajectory:
 		inv.Trajectories = append(inv.Trajectories, FileRef{Path: p, Name: name, AgentID: agent})
 		return
+	case sniffTimeline:
+		inv.Timelines = append(inv.Timelines, FileRef{Path: p, Name: name})
+		return
 	}
 	inv.Transcripts = append(inv.Transcripts, TranscriptSource{Path: p, Name: name, AgentID: agent, SessionID: sid, Copy: copyKind})
 }
@@ -295,6 +299,7 @@ const (
 	sniffTranscript sniffKind = iota
 	sniffHooks
 	sniffTrajectory
+	sniffTimeline
 )
 
 // sniff reads the first non-blank line of a file.
@@ -325,6 +330,8 @@ func sniffLine(line []byte) sniffKind {
 	switch {
 	case bytes.Contains(line, []byte(`"traceSchema"`)):
 		return sniffTrajectory
+	case bytes.Contains(line, []byte(`"schemaVersion"`)) && bytes.Contains(line, []byte(`"timestamp"`)) && bytes.Contains(line, []byte(`"name"`)):
+		return sniffTimeline
 	case bytes.Contains(line, []byte(`"hook":`)) && bytes.Contains(line, []byte(`"ts":`)):
 		return sniffHooks
 	}
@@ -353,7 +360,7 @@ func (inv *Inventory) sort() {
 	inv.Transcripts = slices.CompactFunc(inv.Transcripts, func(a, b TranscriptSource) bool {
 		return a.Path == b.Path && a.SessionID == b.SessionID && a.DB == b.DB
 	})
-	for _, l := range []*[]FileRef{&inv.Indexes, &inv.Databases, &inv.Hooks, &inv.Trajectories} {
+	for _, l := range []*[]FileRef{&inv.Indexes, &inv.Databases, &inv.Hooks, &inv.Trajectories, &inv.Timelines} {
 		slices.SortFunc(*l, func(a, b FileRef) int { return strings.Compare(a.Path, b.Path) })
 		*l = slices.CompactFunc(*l, func(a, b FileRef) bool { return a.Path == b.Path })
 	}

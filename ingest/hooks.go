@@ -333,3 +333,82 @@ func ParseTrajectoryLine(data []byte, src Source) (HookEvent, error) {
 	}
 	return ev, nil
 }
+
+// OriginTimeline marks events from the diagnostics timeline
+// ($OPENCLAW_DIAGNOSTICS_TIMELINE_PATH).
+const OriginTimeline Origin = 2
+
+type rawTimelineLine struct {
+	SchemaVersion int             `json:"schemaVersion"`
+	Type          string          `json:"type"`
+	Name          string          `json:"name"`
+	Timestamp     json.RawMessage `json:"timestamp"`
+	RunID         string          `json:"runId"`
+	SpanID        string          `json:"spanId"`
+	PID           int64           `json:"pid"`
+	DurationMs    *float64        `json:"durationMs"`
+	Provider      string          `json:"provider"`
+	OK            *bool           `json:"ok"`
+	Status        *float64        `json:"status"`
+	ErrorMessage  string          `json:"errorMessage"`
+	Attributes    *struct {
+		Model          string   `json:"model"`
+		TerminalAtMs   *float64 `json:"terminalAtMs"`
+		TerminalReason string   `json:"terminalReason"`
+	} `json:"attributes"`
+}
+
+// ParseTimelineLine decodes one line of OpenClaw's diagnostics timeline.
+// The provider.request.started mark becomes a model-call start and the
+// terminal provider.request record a model-call end (at attributes
+// .terminalAtMs, else timestamp + durationMs), both keyed by run id and
+// call id (spanId) like the model_call_* hooks. Other records are
+// HookOther. The timeline carries no session id: events are filed through
+// their run id.
+func ParseTimelineLine(data []byte, src Source) (HookEvent, error) {
+	ev := HookEvent{Src: src, Origin: OriginTimeline, DurationMs: -1, TimeToFirstByteMs: -1}
+	data = trimLine(data)
+	if len(data) == 0 || data[0] != '{' {
+		return ev, errNotObject
+	}
+	var r rawTimelineLine
+	if err := json.Unmarshal(data, &r); err != nil {
+		return ev, describeJSONError(data, err)
+	}
+	if r.Name == "" && r.Type == "" {
+		return ev, errors.New(`missing "name"`)
+	}
+	t, err := parseTime(r.Timestamp)
+	if err != nil {
+		return ev, fmt.Errorf("timestamp: %w", err)
+	}
+	ev.Name, ev.Time, ev.PID, ev.RunID, ev.CallID, ev.Provider = r.Name, t, r.PID, r.RunID, r.SpanID, r.Provider
+	if r.Attributes != nil {
+		ev.Model = r.Attributes.Model
+	}
+	if r.DurationMs != nil {
+		ev.DurationMs = int64(*r.DurationMs)
+	}
+	switch r.Name {
+	case "provider.request.started":
+		ev.Kind = HookModelCallStarted
+	case "provider.request":
+		ev.Kind = HookModelCallEnded
+		switch {
+		case r.Attributes != nil && r.Attributes.TerminalAtMs != nil && *r.Attributes.TerminalAtMs > 0:
+			ev.Time = msTime(*r.Attributes.TerminalAtMs)
+		case r.DurationMs != nil:
+			ev.Time = t.Add(time.Duration(*r.DurationMs * float64(time.Millisecond)))
+		}
+		ev.Outcome = "completed"
+		if r.OK != nil && !*r.OK {
+			ev.Outcome = "error"
+			ev.HasError = true
+			ev.Error = truncate(r.ErrorMessage, 200)
+			if r.Attributes != nil && ev.Error == "" {
+				ev.ErrorCategory = r.Attributes.TerminalReason
+			}
+		}
+	}
+	return ev, nil
+}

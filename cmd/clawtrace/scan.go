@@ -53,6 +53,7 @@ type scanResult struct {
 	scanCounts
 	HookEventsUnattributed int            `json:"hook_events_unattributed"`
 	HookLinesSkipped       int            `json:"hook_lines_skipped"`
+	TimelineEvents         int            `json:"timeline_events"`
 	SkippedReasons         map[string]int `json:"skipped_reasons"`
 	EntryTypes             map[string]int `json:"entry_types"`
 	Inputs                 map[string]int `json:"inputs"`
@@ -119,10 +120,11 @@ were skipped, with reasons. Nothing is written.`,
 			res.HookEventsUnattributed = st.HookUnattributed
 			res.HookEvents += st.HookUnattributed
 			res.HookLinesSkipped = st.HookSkipped
+			res.TimelineEvents = st.TimelineLines
 			res.SkippedLines += st.HookSkipped
 			inv := p.corpus.Inv
 			res.Inputs = map[string]int{"transcript_sources": len(inv.Transcripts), "databases": len(inv.Databases),
-				"indexes": len(inv.Indexes), "hook_dumps": len(inv.Hooks), "trajectories": len(inv.Trajectories), "index_rows": st.IndexRows}
+				"indexes": len(inv.Indexes), "hook_dumps": len(inv.Hooks), "trajectories": len(inv.Trajectories), "timelines": len(inv.Timelines), "index_rows": st.IndexRows}
 			if asJSON {
 				enc := json.NewEncoder(stdio.Out)
 				enc.SetIndent("", "  ")
