@@ -159,13 +159,14 @@ hook dumps — and rebuilds every agent run as a trace:
 
 with a confidence score and the evidence behind every inferred span. It
 writes OTLP JSON (or pushes OTLP/HTTP), Parquet tables, cost attribution
-reports and regression checks. It works offline and never writes to its
-inputs.
+reports, HTML waterfalls and CI regression checks. It works offline and
+never writes to its inputs.
 
 With no input paths it reads $OPENCLAW_STATE_DIR, else ~/.openclaw.
 An input may be a state dir, an agents/<id> dir, a sessions dir, an agent
-database (openclaw-agent.sqlite), single .jsonl / .jsonl.gz / .jsonl.zst
-files, a hook dump, or - for stdin.`
+database (openclaw-agent.sqlite), a recording folder (state/ + hook dumps),
+a folder of state dirs, single .jsonl / .jsonl.gz / .jsonl.zst files, a
+hook dump, a diagnostics timeline, or - for stdin.`
 
 func newRootCmd(stdio IO) *cobra.Command {
 	root := &cobra.Command{
@@ -175,10 +176,12 @@ func newRootCmd(stdio IO) *cobra.Command {
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Example: `  clawtrace scan fixtures/corpus/openclaw-2026.9.6/04-parallel/state
-  clawtrace reconstruct ~/.openclaw -o traces.jsonl
+		Example: `  clawtrace scan fixtures/corpus/openclaw-2026.9.6
   clawtrace report --by day,model
-  clawtrace eval --truth truth.json state/ hooks.jsonl`,
+  clawtrace show --evidence --session s06 fixtures/corpus/openclaw-2026.9.6/06-retry
+  clawtrace reconstruct ~/.openclaw -o traces.jsonl
+  clawtrace html --since 2026-06-01 -o runs.html
+  clawtrace eval --corpus fixtures/corpus`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitErr{code: exitUsage, err: err} })
 	var cpuProfile, memProfile string
