@@ -80,11 +80,38 @@ func shortReason(s string) string {
 // each delivers every session with its traces. Runs outside --since /
 // --until are dropped from the traces (the session is still delivered).
 func (p *pipeline) each(ctx context.Context, fn func(s *ingest.Session, traces []reconstruct.Trace) error) error {
+	return eachPrepared(ctx, p, func(*ingest.Session, []reconstruct.Trace) struct{} { return struct{}{} },
+		func(s *ingest.Session, traces []reconstruct.Trace, _ struct{}, _ bool) error { return fn(s, traces) })
+}
+
+type prepared[T any] struct {
+	all, kept []reconstruct.Trace
+	v         T
+}
+
+// eachPrepared is each with a step prep that runs in the workers, after the
+// matcher and the time filter, on the traces fn will get (e.g. encoding
+// them). The matcher and prep run concurrently; diagnostics, the fork dedup
+// and fn run in session order. stale tells fn that the fork dedup changed
+// the traces after prep ran (rare: a /fork copy), so what prep made must be
+// made again.
+func eachPrepared[T any](ctx context.Context, p *pipeline, prep func(*ingest.Session, []reconstruct.Trace) T,
+	fn func(s *ingest.Session, traces []reconstruct.Trace, v T, stale bool) error) error {
 	opt := reconstruct.Options{Resolver: p.corpus}
-	// The matcher runs in the workers; diagnostics, fork dedup and fn run in
-	// session order.
-	work := func(s *ingest.Session) []reconstruct.Trace { return reconstruct.Session(s, opt) }
-	return ingest.EachWith(ctx, p.corpus, work, func(s *ingest.Session, traces []reconstruct.Trace) error {
+	work := func(s *ingest.Session) prepared[T] {
+		all := reconstruct.Session(s, opt)
+		kept := all
+		if !p.rng.since.IsZero() || !p.rng.until.IsZero() {
+			kept = nil
+			for _, t := range all {
+				if p.rng.contains(t.Start()) {
+					kept = append(kept, t)
+				}
+			}
+		}
+		return prepared[T]{all: all, kept: kept, v: prep(s, kept)}
+	}
+	return ingest.EachWith(ctx, p.corpus, work, func(s *ingest.Session, r prepared[T]) error {
 		p.Sessions++
 		for _, le := range s.LineErrors {
 			p.warn(le)
@@ -96,17 +123,12 @@ func (p *pipeline) each(ctx context.Context, fn func(s *ingest.Session, traces [
 			}
 		}
 		p.Skipped += s.SkippedLines
-		p.ForkCopies += p.forks.Apply(traces)
-		if !p.rng.since.IsZero() || !p.rng.until.IsZero() {
-			kept := traces[:0]
-			for _, t := range traces {
-				if p.rng.contains(t.Start()) {
-					kept = append(kept, t)
-				}
-			}
-			traces = kept
-		}
-		return fn(s, traces)
+		// The dedup sees every run, filtered or not, so which session owns a
+		// copied call does not depend on the filter. kept shares the spans of
+		// all, so it sees the change.
+		n := p.forks.Apply(r.all)
+		p.ForkCopies += n
+		return fn(s, r.kept, r.v, n > 0)
 	})
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"regexp"
@@ -58,6 +59,12 @@ func (o *otlpFlags) options() (report.OTLPOptions, error) {
 		opt.Redact = append(opt.Redact, re)
 	}
 	return opt, nil
+}
+
+// encoded is one session's OTLP JSON line, made in a worker.
+type encoded struct {
+	line []byte
+	err  error
 }
 
 func countSpans(traces []reconstruct.Trace) int {
@@ -138,11 +145,25 @@ goes to stdout. The same inputs always give the same bytes.`,
 				return err
 			}
 			spans, runs := 0, 0
+			// Each session's OTLP line is encoded in the workers; lines are
+			// written in session order.
+			encode := func(_ *ingest.Session, traces []reconstruct.Trace) encoded {
+				var b bytes.Buffer
+				err := report.WriteOTLPJSON(&b, traces, opt)
+				return encoded{b.Bytes(), err}
+			}
 			write := func(w io.Writer) error {
-				return p.each(cmd.Context(), func(_ *ingest.Session, traces []reconstruct.Trace) error {
+				return eachPrepared(cmd.Context(), p, encode, func(s *ingest.Session, traces []reconstruct.Trace, e encoded, stale bool) error {
+					if stale {
+						e = encode(s, traces)
+					}
+					if e.err != nil {
+						return e.err
+					}
 					spans += countSpans(traces)
 					runs += len(traces)
-					return report.WriteOTLPJSON(w, traces, opt)
+					_, err := w.Write(e.line)
+					return err
 				})
 			}
 			if out == "" || out == "-" {
