@@ -1,0 +1,90 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+func fileSum(t *testing.T, p string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return [32]byte{}
+	}
+	return sha256.Sum256(b)
+}
+
+// TestLiveDatabase reads an agent database in WAL mode while another
+// connection holds an open write transaction, as a running gateway would:
+// the read sees the committed rows, does not block, and changes no byte of
+// the database or its WAL.
+func TestLiveDatabase(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "agents", "main", "agent", "openclaw-agent.sqlite")
+	os.MkdirAll(filepath.Dir(dbPath), 0o755)
+	w, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.SetMaxOpenConns(1)
+	mustExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := w.Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustExec(`CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT, created_at INTEGER NOT NULL, event_zstd BLOB, PRIMARY KEY (session_id, seq))`)
+	mustExec(`CREATE TABLE session_nodes (session_key TEXT PRIMARY KEY, current_session_id TEXT NOT NULL, entry_json TEXT NOT NULL)`)
+	lines := []string{
+		`{"type":"session","version":4,"id":"s1","timestamp":"2026-06-01T09:00:00.000Z"}`,
+		`{"type":"message","id":"e1","parentId":null,"timestamp":"2026-06-01T09:00:01.000Z","message":{"role":"user","content":"hi","timestamp":1780304400900}}`,
+	}
+	for i, l := range lines {
+		mustExec(`INSERT INTO transcript_events VALUES ('s1', ?, ?, 1780304400000, NULL)`, i, l)
+	}
+	// A zstd-compressed row, as OpenClaw stores large events.
+	enc, _ := zstd.NewWriter(nil)
+	big := `{"type":"message","id":"e2","parentId":"e1","timestamp":"2026-06-01T09:00:03.000Z","message":{"role":"assistant","content":[],"provider":"p","model":"m","usage":{"input":10,"output":2},"stopReason":"stop","timestamp":1780304401100}}`
+	mustExec(`INSERT INTO transcript_events VALUES ('s1', 2, NULL, 1780304400000, ?)`, enc.EncodeAll([]byte(big), nil))
+	mustExec(`INSERT INTO session_nodes VALUES ('agent:main:main', 's1', '{"sessionId":"s1"}')`)
+
+	// The "gateway" starts writing and does not commit.
+	tx, err := w.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO transcript_events VALUES ('s1', 3, '{"type":"custom","id":"e3"}', 1, NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	before := [2][32]byte{fileSum(t, dbPath), fileSum(t, dbPath+"-wal")}
+
+	done := make(chan []*Session, 1)
+	go func() {
+		ss, _ := readAll(t, []string{dir}, Options{})
+		done <- ss
+	}()
+	var ss []*Session
+	select {
+	case ss = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("reading a database with an open write transaction blocked")
+	}
+	if len(ss) != 1 || len(ss[0].Entries) != 3 || ss[0].Key != "agent:main:main" {
+		t.Fatalf("sessions %d, entries %d, key %q", len(ss), len(ss[0].Entries), ss[0].Key)
+	}
+	if c := ss[0].Count(); c.LLMCalls != 1 {
+		t.Errorf("zstd row not read: %+v", c)
+	}
+	after := [2][32]byte{fileSum(t, dbPath), fileSum(t, dbPath+"-wal")}
+	if before != after {
+		t.Error("reading changed the database or its WAL")
+	}
+}
