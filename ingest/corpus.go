@@ -217,65 +217,60 @@ type hookRef struct {
 // subagent hooks under the requesting (parent) session. Uncompressed dumps
 // are indexed by offset (24 bytes a line) and re-read per session;
 // compressed ones are kept in memory as compact events.
+// hookPend is one valid hook line as pass 1 files it.
+type hookPend struct {
+	ref                      hookRef
+	ev                       *HookEvent // compressed dumps only
+	sid, run, key, requester string
+	subagent                 bool
+}
+
+// hookSeg is what pass 1 found in one segment of a hook dump. Line numbers
+// are relative to the segment until loadHooks shifts them.
+type hookSeg struct {
+	pending    []hookPend
+	errs       []*LineError
+	runSession map[string]string // first session seen per run id
+	lines      int
+	valid      int
+	skipped    int
+}
+
 func (c *Corpus) loadHooks() {
-	type pend struct {
-		ref                            hookRef
-		ev                             *HookEvent // compressed dumps only
-		sid, run, key, requester, name string
-		subagent                       bool
-	}
-	var pending []pend
+	var pending []hookPend
 	runSession := map[string]string{}
+	workers := c.opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	for fi, h := range c.Inv.Hooks {
-		rc, err := openMaybeCompressed(h.Path)
+		segs, err := c.readHookFile(fi, h, workers)
 		if err != nil {
 			c.addError(fmt.Errorf("%s: %w", h.Name, describeOpenErr(err)))
 			continue
 		}
-		compressed := strings.HasSuffix(h.Path, ".gz") || strings.HasSuffix(h.Path, ".zst")
-		lr := newLineReader(rc)
-		for {
-			line, err := lr.next()
-			if err == io.EOF {
-				break
+		base := 0
+		for _, sg := range segs {
+			for _, e := range sg.errs {
+				e.Src.Line += base
+				c.addError(e)
 			}
-			src := Source{File: h.Name, Line: lr.line}
-			if err != nil {
-				c.addError(&LineError{Src: src, Err: err})
-				c.stats.HookSkipped++
-				break
-			}
-			if len(line) == 0 || isBlank(line) {
-				continue
-			}
-			ev, err := ParseHookLine(line, src)
-			if err != nil {
-				if lr.last && strings.Contains(err.Error(), "invalid JSON") {
-					err = fmt.Errorf("truncated last line (file still being written?): %w", err)
-				}
-				c.addError(&LineError{Src: src, Err: err})
-				c.stats.HookSkipped++
-				continue
-			}
-			c.stats.HookLines++
-			if ev.SessionID != "" && ev.RunID != "" {
-				if _, ok := runSession[ev.RunID]; !ok {
-					runSession[ev.RunID] = ev.SessionID
+			for k := range sg.pending {
+				sg.pending[k].ref.line += int32(base)
+				if ev := sg.pending[k].ev; ev != nil {
+					ev.Src.Line += base
 				}
 			}
-			p := pend{ref: hookRef{file: int32(fi), line: int32(lr.line), off: lr.off, n: int32(lr.n - lr.off)},
-				sid: ev.SessionID, subagent: ev.Kind == HookSubagentSpawned || ev.Kind == HookSubagentEnded || strings.HasPrefix(ev.Name, "subagent_")}
-			if p.subagent || p.sid == "" {
-				p.run, p.key, p.requester = ev.RunID, ev.SessionKey, ev.RequesterKey
+			for run, sid := range sg.runSession {
+				if _, ok := runSession[run]; !ok {
+					runSession[run] = sid
+				}
 			}
-			if compressed {
-				e := ev
-				p.ev = &e
-			}
-			pending = append(pending, p)
+			pending = append(pending, sg.pending...)
+			c.stats.HookLines += sg.valid
+			c.stats.HookSkipped += sg.skipped
+			base += sg.lines
 		}
-		lr.release()
-		rc.Close()
 	}
 	for _, p := range pending {
 		sid := p.sid
@@ -303,6 +298,140 @@ func (c *Corpus) loadHooks() {
 			c.hookRefs[sid] = append(c.hookRefs[sid], p.ref)
 		}
 	}
+}
+
+// readHookFile runs pass 1 over one hook dump. A large uncompressed dump is
+// cut at line boundaries into segments parsed concurrently; the segments
+// come back in file order. runSession keeps the first session per run id
+// within each segment, and segments merge in order, so the result is the
+// same as one sequential pass.
+func (c *Corpus) readHookFile(fi int, h FileRef, workers int) ([]hookSeg, error) {
+	compressed := strings.HasSuffix(h.Path, ".gz") || strings.HasSuffix(h.Path, ".zst")
+	st, err := os.Stat(h.Path)
+	if err != nil {
+		return nil, err
+	}
+	cuts := []int64{0, st.Size()}
+	if !compressed && workers > 1 && st.Size() > hookSegmentMin {
+		if cuts, err = lineCuts(h.Path, st.Size(), workers); err != nil {
+			return nil, err
+		}
+	}
+	segs := make([]hookSeg, len(cuts)-1)
+	errs := make([]error, len(cuts)-1)
+	var wg sync.WaitGroup
+	for k := range segs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			segs[k], errs[k] = c.readHookSegment(fi, h, cuts[k], cuts[k+1], compressed)
+		}()
+	}
+	wg.Wait()
+	return segs, errors.Join(errs...)
+}
+
+// hookSegmentMin is the dump size from which pass 1 is split across
+// workers (a variable for tests).
+var hookSegmentMin int64 = 8 << 20
+
+// lineCuts returns n+1 offsets from 0 to size, each inner one just after a
+// newline.
+func lineCuts(path string, size int64, n int) ([]int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cuts := []int64{0}
+	buf := make([]byte, 64<<10)
+	for k := 1; k < n; k++ {
+		at := size * int64(k) / int64(n)
+		if at <= cuts[len(cuts)-1] {
+			continue
+		}
+		for {
+			m, err := f.ReadAt(buf, at)
+			if i := bytes.IndexByte(buf[:m], '\n'); i >= 0 {
+				at += int64(i) + 1
+				break
+			}
+			at += int64(m)
+			if err != nil || at >= size {
+				at = size
+				break
+			}
+		}
+		if at < size && at > cuts[len(cuts)-1] {
+			cuts = append(cuts, at)
+		}
+	}
+	return append(cuts, size), nil
+}
+
+func (c *Corpus) readHookSegment(fi int, h FileRef, from, to int64, compressed bool) (hookSeg, error) {
+	sg := hookSeg{runSession: map[string]string{}}
+	var rc io.ReadCloser
+	var err error
+	if compressed {
+		rc, err = openMaybeCompressed(h.Path)
+	} else {
+		var f *os.File
+		if f, err = os.Open(h.Path); err == nil {
+			rc = &multiCloser{Reader: io.NewSectionReader(f, from, to-from), closers: []func() error{f.Close}}
+		}
+	}
+	if err != nil {
+		return sg, err
+	}
+	defer rc.Close()
+	lr := newLineReader(rc)
+	defer lr.release()
+	lr.n = from // offsets are absolute
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		src := Source{File: h.Name, Line: lr.line}
+		if err != nil {
+			sg.errs = append(sg.errs, &LineError{Src: src, Err: err})
+			sg.skipped++
+			break
+		}
+		if len(line) == 0 || isBlank(line) {
+			continue
+		}
+		ev, err := ParseHookLine(line, src)
+		if err != nil {
+			if lr.last && strings.Contains(err.Error(), "invalid JSON") {
+				err = fmt.Errorf("truncated last line (file still being written?): %w", err)
+			}
+			if len(sg.errs) < 4*MaxLineErrorsKept {
+				sg.errs = append(sg.errs, &LineError{Src: src, Err: err})
+			}
+			sg.skipped++
+			continue
+		}
+		sg.valid++
+		if ev.SessionID != "" && ev.RunID != "" {
+			if _, ok := sg.runSession[ev.RunID]; !ok {
+				sg.runSession[ev.RunID] = ev.SessionID
+			}
+		}
+		p := hookPend{ref: hookRef{file: int32(fi), line: int32(lr.line), off: lr.off, n: int32(lr.n - lr.off)},
+			sid: ev.SessionID, subagent: ev.Kind == HookSubagentSpawned || ev.Kind == HookSubagentEnded || strings.HasPrefix(ev.Name, "subagent_")}
+		if p.subagent || p.sid == "" {
+			p.run, p.key, p.requester = ev.RunID, ev.SessionKey, ev.RequesterKey
+		}
+		if compressed {
+			e := ev
+			p.ev = &e
+		}
+		sg.pending = append(sg.pending, p)
+	}
+	sg.lines = lr.line
+	return sg, nil
 }
 
 // loadTimelines reads the diagnostics timelines and keeps their model-call

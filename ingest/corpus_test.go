@@ -255,3 +255,46 @@ func TestEachCancelled(t *testing.T) {
 		t.Errorf("Each = %v after %d sessions", err, n)
 	}
 }
+
+// TestHookSegmentsMatchSequential: pass 1 over a hook dump cut into
+// segments gives the same events, order, line numbers and diagnostics as
+// one sequential pass.
+func TestHookSegmentsMatchSequential(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../fixtures/corpus/openclaw-2026.9.6/10-subagent/hooks.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A bad line in the middle and a truncated last line.
+	lines := strings.SplitAfter(string(src), "\n")
+	mid := len(lines) / 2
+	doc := strings.Join(lines[:mid], "") + "{broken\n" + strings.Join(lines[mid:], "") + `{"ts":1,"hook":"x"`
+	writeFile(t, filepath.Join(dir, "hooks.jsonl"), doc)
+	paths := []string{"../fixtures/corpus/openclaw-2026.9.6/10-subagent/state", filepath.Join(dir, "hooks.jsonl")}
+	render := func(workers int) string {
+		ss, c := readAll(t, paths, Options{Workers: workers})
+		var b strings.Builder
+		for _, e := range c.Stats().Errors {
+			fmt.Fprintln(&b, e)
+		}
+		fmt.Fprintf(&b, "%d %d %d\n", c.Stats().HookLines, c.Stats().HookSkipped, c.Stats().HookUnattributed)
+		for _, s := range ss {
+			for _, h := range s.Hooks {
+				fmt.Fprintf(&b, "%s %s %s %s\n", s.SessionID, h.Src, h.Name, h.Time)
+			}
+		}
+		return b.String()
+	}
+	old := hookSegmentMin
+	defer func() { hookSegmentMin = old }()
+	want := render(1)
+	hookSegmentMin = 0
+	for _, w := range []int{2, 3, 7} {
+		if got := render(w); got != want {
+			t.Fatalf("workers=%d: segmented pass differs:\n%s\nwant:\n%s", w, got, want)
+		}
+	}
+	if !strings.Contains(want, "hooks.jsonl:"+fmt.Sprint(mid+1)+": invalid JSON") || !strings.Contains(want, "truncated last line") {
+		t.Errorf("diagnostics: %s", want[:min(len(want), 400)])
+	}
+}
