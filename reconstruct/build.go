@@ -412,10 +412,13 @@ func (b *builder) linkTools() {
 		if t.name == "" {
 			t.name = e.Msg.ToolName
 		}
-		for _, c := range b.calls {
-			if c.pos > i {
-				t.consumer = c
-				break
+		// b.calls is in entry order: the first call after the result.
+		if k, _ := slices.BinarySearchFunc(b.calls, i, func(c *llmCall, pos int) int { return c.pos - pos }); k < len(b.calls) {
+			if b.calls[k].pos == i {
+				k++
+			}
+			if k < len(b.calls) {
+				t.consumer = b.calls[k]
 			}
 		}
 	}
@@ -429,6 +432,8 @@ func (b *builder) pairHooks() {
 	b.agentEnd = map[string]*ingest.HookEvent{}
 	b.runHookStart = map[string]time.Time{}
 	open := map[string]*hookCall{}
+	// N.B. s.Hooks is ordered by time, so hcalls is sorted by start (join
+	// relies on it).
 	for i := range b.s.Hooks {
 		ev := &b.s.Hooks[i]
 		if ev.RunID != "" {
@@ -525,7 +530,12 @@ func (b *builder) join(off time.Duration) int {
 		}
 		var best, second *hookCall
 		var bestD, secondD time.Duration
-		for _, h := range b.hcalls {
+		// hcalls are in firing order: only the window around t is looked at.
+		lo, _ := slices.BinarySearchFunc(b.hcalls, t.Add(-hookWindow), func(h *hookCall, x time.Time) int { return h.start().Compare(x) })
+		for _, h := range b.hcalls[lo:] {
+			if h.start().After(t.Add(hookWindow)) {
+				break
+			}
 			if h.used {
 				continue
 			}
