@@ -110,6 +110,7 @@ type run struct {
 	comps     []*ingest.Entry
 	synthetic []*ingest.Entry // assistant messages without a provider call
 	terminal  bool            // the last assistant message ended the turn
+	tools     []*toolCall     // the run's tool calls, in b.tools order
 	trace     TraceID
 	key       string
 	ordinal   int
@@ -701,6 +702,9 @@ func (b *builder) emit() []Trace {
 			t.inferred = b.inferredCall(t)
 		}
 	}
+	for _, t := range b.tools {
+		t.run.tools = append(t.run.tools, t)
+	}
 	traces := make([]Trace, 0, len(b.runs))
 	for _, r := range b.runs {
 		traces = append(traces, b.emitRun(r))
@@ -761,15 +765,13 @@ func (b *builder) emitRun(r *run) Trace {
 			spans = append(spans, sb.done())
 		}
 	}
-	for _, t := range b.tools {
-		if t.run == r && t.inferred != nil {
+	for _, t := range r.tools {
+		if t.inferred != nil {
 			spans = append(spans, *t.inferred)
 		}
 	}
-	for _, t := range b.tools {
-		if t.run == r {
-			spans = append(spans, b.toolSpan(base, t, spans))
-		}
+	for _, t := range r.tools {
+		spans = append(spans, b.toolSpan(base, t, spans))
 	}
 
 	// Root: the hull of the children, the user message and the run hooks.
