@@ -751,7 +751,11 @@ func EachWith[T any](ctx context.Context, c *Corpus, work func(*Session) T, fn f
 // readSession reads every copy of one session and merges them.
 func (c *Corpus) readSession(g *group) *Session {
 	s := &Session{AgentID: g.agent, SessionID: g.session}
-	seen := make(map[string]struct{}, 256)
+	type entryKey struct {
+		id string // entry id, "\x00header", or "\x00raw"+hash for id-less entries
+		ms int64  // message time: the same id with another time is another entry
+	}
+	seen := make(map[entryKey]struct{}, 256)
 	onlyArchived := len(g.sources) > 0
 	for _, src := range g.sources {
 		if src.Copy == CopyLive || src.Copy == CopyCold || src.Copy == CopyCheckpoint {
@@ -776,15 +780,15 @@ func (c *Corpus) readSession(g *group) *Session {
 			}
 			// Copies of one entry agree on id and message time; the same id
 			// with another message time is another entry.
-			key := e.ID
-			if e.Msg != nil && key != "" {
-				key += "\x00" + strconv.FormatInt(e.Msg.Time.UnixMilli(), 10)
+			key := entryKey{id: e.ID}
+			if e.Msg != nil && key.id != "" {
+				key.ms = e.Msg.Time.UnixMilli()
 			}
 			if e.Kind == EntryHeader {
-				key = "\x00header"
-			} else if key == "" {
+				key = entryKey{id: "\x00header"}
+			} else if key.id == "" {
 				sum := sha256.Sum256(line)
-				key = "\x00raw" + string(sum[:12])
+				key.id = "\x00raw" + string(sum[:12])
 			}
 			if _, dup := seen[key]; dup {
 				st.Dups++
