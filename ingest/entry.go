@@ -149,16 +149,15 @@ func parseEntry(data []byte, src Source, opt ParseOptions, fast bool) (Entry, er
 		}
 		return e, errNotObject
 	}
-	if !utf8.Valid(data) {
-		// Node can write lone surrogates as escapes (valid UTF-8 here), but
-		// raw invalid bytes mean a damaged file. encoding/json would replace
-		// them silently; we say so instead and still decode.
-		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
-	}
 	var r rawEntry
 	if js := (jscan{b: data, opt: opt}); !fast || js.entry(&r) != nil || js.end() != nil {
 		// Not decoded exactly by the fast path (or invalid): encoding/json
-		// decides, and words the error.
+		// decides, and words the error. The fast path checks UTF-8 inside
+		// strings itself; raw invalid bytes (a damaged file) are replaced
+		// with U+FFFD here, as encoding/json would.
+		if !utf8.Valid(data) {
+			data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
+		}
 		r = rawEntry{}
 		if err := json.Unmarshal(data, &r); err != nil {
 			return e, describeJSONError(data, err)

@@ -171,11 +171,11 @@ func parseHookLine(data []byte, src Source, fast bool) (HookEvent, error) {
 	if data[0] != '{' {
 		return ev, errNotObject
 	}
-	if !utf8.Valid(data) {
-		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
-	}
 	var r rawHookLine
 	if js := (jscan{b: data}); !fast || js.hookLine(&r) != nil || js.end() != nil {
+		if !utf8.Valid(data) {
+			data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
+		}
 		r = rawHookLine{}
 		if err := json.Unmarshal(data, &r); err != nil {
 			return ev, describeJSONError(data, err)

@@ -73,6 +73,7 @@ func (s *jscan) strEnd() (int, bool, error) {
 			m |= (q - swarLo) & ^q & swarHi // bytes == '"'
 			e := x ^ (swarLo * '\\')
 			m |= (e - swarLo) & ^e & swarHi // bytes == '\\'
+			m |= x & swarHi                 // non-ASCII: UTF-8 to check
 			if m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
@@ -107,6 +108,17 @@ func (s *jscan) strEnd() (int, bool, error) {
 			}
 		case c < 0x20:
 			return 0, false, errSyntax
+		case c >= 0x80:
+			// A run of non-ASCII bytes must be valid UTF-8; if not, the
+			// caller's encoding/json path replaces the bad bytes.
+			j := i + 1
+			for j < len(b) && b[j] >= 0x80 {
+				j++
+			}
+			if !utf8.Valid(b[i:j]) {
+				return 0, false, errFallback
+			}
+			i = j
 		default:
 			i++
 		}
