@@ -3,7 +3,6 @@ package reconstruct_test
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -60,40 +59,10 @@ func TestGolden(t *testing.T) {
 				}
 				got := render(traces)
 				path := filepath.Join("testdata", "golden", sc.Name+"."+m.name+".txt")
-				if *update {
-					os.MkdirAll(filepath.Dir(path), 0o755)
-					if err := os.WriteFile(path, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test ./reconstruct -run Golden -update)", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("reconstruction differs from %s (go test ./reconstruct -run Golden -update to accept):\n%s", path, firstDiff(string(want), string(got)))
-				}
+				tracetest.Golden(t, path, got, *update, "go test ./reconstruct -run Golden -update")
 			})
 		}
 	}
-}
-
-func firstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, a, b)
-		}
-	}
-	return ""
 }
 
 // TestInvariants runs the validator on every scenario in both modes.
@@ -218,15 +187,7 @@ func TestEvalTargets(t *testing.T) {
 // TestForkCopiesCountOnce: a session copied by /fork (same entry ids,
 // times and usage) keeps its spans but not its usage.
 func TestForkCopiesCountOnce(t *testing.T) {
-	dir := t.TempDir()
-	sd := filepath.Join(dir, "agents", "main", "sessions")
-	os.MkdirAll(sd, 0o755)
-	session := `{"type":"session","version":3,"id":"s1","timestamp":"2026-06-01T09:00:00.000Z"}
-{"type":"message","id":"e1","parentId":null,"timestamp":"2026-06-01T09:00:01.000Z","message":{"role":"user","content":"hi","timestamp":1780304400900}}
-{"type":"message","id":"e2","parentId":"e1","timestamp":"2026-06-01T09:00:03.000Z","message":{"role":"assistant","content":[],"provider":"p","model":"m","usage":{"input":10,"output":2,"cost":{"total":0.5}},"stopReason":"stop","timestamp":1780304401100}}
-`
-	os.WriteFile(filepath.Join(sd, "s1.jsonl"), []byte(session), 0o644)
-	os.WriteFile(filepath.Join(sd, "s9.jsonl"), []byte(strings.ReplaceAll(session, `"id":"s1"`, `"id":"s9","parentSession":"s1"`)), 0o644)
+	dir := tracetest.ForkedStateDir(t, true)
 	traces, _, err := tracetest.Reconstruct([]string{dir}, ingest.Options{})
 	if err != nil {
 		t.Fatal(err)

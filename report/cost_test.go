@@ -16,6 +16,7 @@ import (
 
 	"github.com/clawtrace/clawtrace/ingest"
 	"github.com/clawtrace/clawtrace/reconstruct"
+	"github.com/clawtrace/clawtrace/reconstruct/tracetest"
 )
 
 // ---- helpers -------------------------------------------------------------
@@ -940,37 +941,9 @@ func TestCostReportGolden(t *testing.T) {
 	}
 }
 
-// compareGolden compares got with the golden file, or rewrites it with
+// compareCostGolden compares got with the golden file, or rewrites it with
 // -update.
 func compareCostGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run: go test ./report -run CostReportGolden -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-		for i := range max(len(wl), len(gl)) {
-			var w, g string
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if w != g {
-				t.Errorf("%s differs at line %d:\nwant: %s\ngot:  %s\nIf the change is intended, run: go test ./report -run CostReportGolden -update", path, i+1, w, g)
-				return
-			}
-		}
-	}
+	tracetest.Golden(t, path, got, *update, "go test ./report -run CostReportGolden -update")
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/clawtrace/clawtrace/ingest"
 	"github.com/clawtrace/clawtrace/reconstruct"
+	"github.com/clawtrace/clawtrace/reconstruct/tracetest"
 )
 
 var update = flag.Bool("update", false, "update golden files")
@@ -104,56 +105,12 @@ func TestWriteOTLPJSONGolden(t *testing.T) {
 		t.Run(sc.String(), func(t *testing.T) {
 			got := writeScenario(t, loadSessions(t, sc, 0, false), goldenOptions)
 			path := filepath.Join("testdata", "golden", "otlp", sc.version+"-"+sc.name+".jsonl")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run: go test ./report -run Golden -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the output:\n%s\nIf the change is intended, run: go test ./report -run Golden -update", path, firstDiff(want, got))
-			}
+			tracetest.Golden(t, path, got, *update, "go test ./report -run Golden -update")
 		})
 	}
 }
 
 // firstDiff describes where two outputs first differ.
-func firstDiff(want, got []byte) string {
-	wl, gl := bytes.Split(want, []byte("\n")), bytes.Split(got, []byte("\n"))
-	for i := 0; i < max(len(wl), len(gl)); i++ {
-		var w, g []byte
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if bytes.Equal(w, g) {
-			continue
-		}
-		j := 0
-		for j < len(w) && j < len(g) && w[j] == g[j] {
-			j++
-		}
-		from := max(j-80, 0)
-		return fmt.Sprintf("line %d, byte %d:\n  want …%s\n  got  …%s", i+1, j, clip(w[from:], 240), clip(g[from:], 240))
-	}
-	return "(no difference)"
-}
-
-func clip(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "…"
-	}
-	return string(b)
-}
 
 func attrStr(m pcommon.Map, k string) (string, bool) {
 	v, ok := m.Get(k)
@@ -385,10 +342,10 @@ func TestWriteOTLPJSONDeterministic(t *testing.T) {
 		runtime.GOMAXPROCS(4)
 		c := writeScenario(t, loadSessions(t, sc, 4, true), opt)
 		if !bytes.Equal(a, b) {
-			t.Errorf("%s: two runs differ:\n%s", sc, firstDiff(a, b))
+			t.Errorf("%s: two runs differ:\n%s", sc, tracetest.FirstDiff(a, b))
 		}
 		if !bytes.Equal(a, c) {
-			t.Errorf("%s: GOMAXPROCS/workers 1 vs 4 differ:\n%s", sc, firstDiff(a, c))
+			t.Errorf("%s: GOMAXPROCS/workers 1 vs 4 differ:\n%s", sc, tracetest.FirstDiff(a, c))
 		}
 	}
 }
@@ -798,7 +755,7 @@ func FuzzWriteOTLPJSON(f *testing.F) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(append(again, '\n'), line) {
-			t.Fatalf("round trip changed the bytes:\n%s", firstDiff(line, append(again, '\n')))
+			t.Fatalf("round trip changed the bytes:\n%s", tracetest.FirstDiff(line, append(again, '\n')))
 		}
 	})
 }

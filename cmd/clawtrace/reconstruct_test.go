@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/clawtrace/clawtrace/reconstruct/tracetest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -308,15 +309,7 @@ func TestReconstructParquet(t *testing.T) {
 // TestReconstructForkCopy: a /fork copy's calls keep their spans but their
 // usage is counted once, also when the encoding ran before the dedup.
 func TestReconstructForkCopy(t *testing.T) {
-	dir := t.TempDir()
-	sd := filepath.Join(dir, "agents", "main", "sessions")
-	os.MkdirAll(sd, 0o755)
-	session := `{"type":"session","version":3,"id":"s1","timestamp":"2026-06-01T09:00:00.000Z"}
-{"type":"message","id":"e1","parentId":null,"timestamp":"2026-06-01T09:00:01.000Z","message":{"role":"user","content":"hi","timestamp":1780304400900}}
-{"type":"message","id":"e2","parentId":"e1","timestamp":"2026-06-01T09:00:03.000Z","message":{"role":"assistant","content":[],"provider":"p","model":"m","usage":{"input":10,"output":2,"cost":{"total":0.5}},"stopReason":"stop","timestamp":1780304401100}}
-`
-	os.WriteFile(filepath.Join(sd, "s1.jsonl"), []byte(session), 0o644)
-	os.WriteFile(filepath.Join(sd, "s9.jsonl"), []byte(strings.ReplaceAll(session, `"id":"s1"`, `"id":"s9"`)), 0o644)
+	dir := tracetest.ForkedStateDir(t, false)
 	code, out, errs := run(t, "reconstruct", "-q", dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/clawtrace/clawtrace/reconstruct/tracetest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -130,20 +132,7 @@ func countAssistantCalls(t *testing.T, dir string) int {
 
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./cmd/clawtrace -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test ./cmd/clawtrace -run %s -update to accept)\ngot:\n%s", path, t.Name(), got)
-	}
+	tracetest.Golden(t, path, got, *update, "go test ./cmd/clawtrace -run "+strings.SplitN(t.Name(), "/", 2)[0]+" -update")
 }
 
 func TestScanBrokenInput(t *testing.T) {
