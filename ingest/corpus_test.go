@@ -298,3 +298,18 @@ func TestHookSegmentsMatchSequential(t *testing.T) {
 		t.Errorf("diagnostics: %s", want[:min(len(want), 400)])
 	}
 }
+
+// TestLongLines: a line of several MB (a big tool output) is read whole.
+func TestLongLines(t *testing.T) {
+	dir := t.TempDir()
+	big := strings.Repeat(`line of tool output with \"quotes\" and \\ slashes\n`, 120000) // ~6 MB
+	writeFile(t, filepath.Join(dir, "agents", "main", "sessions", "s1.jsonl"), miniSession+
+		`{"type":"message","id":"e3","parentId":"e2","timestamp":"2026-06-01T09:00:04.000Z","message":{"role":"toolResult","toolCallId":"c","toolName":"read","content":[{"type":"text","text":"`+big+`"}],"isError":false,"timestamp":1780304404000}}`+"\n")
+	ss, _ := readAll(t, []string{dir}, Options{})
+	if len(ss) != 1 || len(ss[0].Entries) != 4 || ss[0].SkippedLines != 0 {
+		t.Fatalf("entries %d skipped %d", len(ss[0].Entries), ss[0].SkippedLines)
+	}
+	if got, want := ss[0].Entries[3].Msg.ContentSize, 120000*len("line of tool output with \"quotes\" and \\ slashes\n"); got != want {
+		t.Errorf("content size %d, want %d", got, want)
+	}
+}
