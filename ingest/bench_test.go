@@ -56,7 +56,7 @@ func BenchmarkParseEntryStd(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, l := range lines {
-			if _, err := parseEntry(l, Source{}, ParseOptions{}, false); err != nil {
+			if _, err := parseEntry(l, Source{}, ParseOptions{}, false, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -67,6 +67,54 @@ func BenchmarkParseHookLine(b *testing.B) {
 	data, err := os.ReadFile("../fixtures/corpus/openclaw-2026.9.6/08-long/hooks.jsonl")
 	if err != nil {
 		b.Skip(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, l := range lines {
+			if _, err := ParseHookLine(l, Source{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkParseEntryFile measures the parser on the transcript named by
+// CLAWTRACE_BENCH_JSONL (e.g. a large file of a fixtures/gen corpus, whose
+// tool outputs are denser in escapes and non-ASCII text than the
+// recordings).
+func BenchmarkParseEntryFile(b *testing.B) {
+	p := os.Getenv("CLAWTRACE_BENCH_JSONL")
+	if p == "" {
+		b.Skip("CLAWTRACE_BENCH_JSONL not set")
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, l := range lines {
+			if _, err := ParseEntry(l, Source{}, ParseOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkParseHookLineFile is BenchmarkParseHookLine on the hook dump
+// named by CLAWTRACE_BENCH_HOOKS (e.g. the one of a fixtures/gen corpus).
+func BenchmarkParseHookLineFile(b *testing.B) {
+	p := os.Getenv("CLAWTRACE_BENCH_HOOKS")
+	if p == "" {
+		b.Skip("CLAWTRACE_BENCH_HOOKS not set")
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		b.Fatal(err)
 	}
 	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
 	b.SetBytes(int64(len(data)))

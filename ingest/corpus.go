@@ -388,6 +388,8 @@ func (c *Corpus) readHookSegment(fi int, h FileRef, from, to int64, compressed b
 	lr := newLineReader(rc)
 	defer lr.release()
 	lr.n = from // offsets are absolute
+	cache := strCaches.Get().(*strCache)
+	defer strCaches.Put(cache)
 	for {
 		line, err := lr.next()
 		if err == io.EOF {
@@ -402,7 +404,7 @@ func (c *Corpus) readHookSegment(fi int, h FileRef, from, to int64, compressed b
 		if len(line) == 0 || isBlank(line) {
 			continue
 		}
-		ev, err := ParseHookLine(line, src)
+		ev, err := parseHookLine(line, src, true, cache)
 		if err != nil {
 			if lr.last && strings.Contains(err.Error(), "invalid JSON") {
 				err = fmt.Errorf("truncated last line (file still being written?): %w", err)
@@ -501,6 +503,8 @@ func (c *Corpus) addTimeline(s *Session) {
 
 // readHooks returns the hook events of one session, ordered.
 func (c *Corpus) readHooks(s *Session) {
+	cache := strCaches.Get().(*strCache)
+	defer strCaches.Put(cache)
 	evs := append([]HookEvent(nil), c.hooks[s.SessionID]...)
 	refs := c.hookRefs[s.SessionID]
 	var f *os.File
@@ -543,7 +547,7 @@ func (c *Corpus) readHooks(s *Session) {
 			q := refs[k]
 			b := chunk[q.off-r.off : q.off-r.off+int64(q.n)]
 			src := Source{File: name, Line: int(q.line)}
-			ev, err := ParseHookLine(trimCR(bytes.TrimRight(b, "\n")), src)
+			ev, err := parseHookLine(trimCR(bytes.TrimRight(b, "\n")), src, true, cache)
 			if err != nil {
 				s.lineError(src, fmt.Errorf("hook line changed since it was first read: %w", err))
 				continue
@@ -764,9 +768,15 @@ func EachWith[T any](ctx context.Context, c *Corpus, work func(*Session) T, fn f
 	return err
 }
 
+// strCaches are the string caches of the parsers, one per session or hook
+// segment being read.
+var strCaches = sync.Pool{New: func() any { return new(strCache) }}
+
 // readSession reads every copy of one session and merges them.
 func (c *Corpus) readSession(g *group) *Session {
 	s := &Session{AgentID: g.agent, SessionID: g.session}
+	cache := strCaches.Get().(*strCache)
+	defer strCaches.Put(cache)
 	type entryKey struct {
 		id string // entry id, "\x00header", or "\x00raw"+hash for id-less entries
 		ms int64  // message time: the same id with another time is another entry
@@ -782,7 +792,7 @@ func (c *Corpus) readSession(g *group) *Session {
 			if len(line) == 0 || isBlank(line) {
 				return
 			}
-			e, err := ParseEntry(line, pos, c.opt.Parse)
+			e, err := parseEntry(line, pos, c.opt.Parse, true, cache)
 			if err != nil {
 				if last && strings.Contains(err.Error(), "invalid JSON") {
 					err = fmt.Errorf("truncated last line (file still being written?): %w", err)

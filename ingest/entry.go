@@ -134,12 +134,12 @@ var (
 // Entry. line is the 1-based line number, used for v1 synthetic ids. It never
 // panics; a non-nil error means the line must be skipped.
 func ParseEntry(data []byte, src Source, opt ParseOptions) (Entry, error) {
-	return parseEntry(data, src, opt, true)
+	return parseEntry(data, src, opt, true, nil)
 }
 
 // parseEntry is ParseEntry; fast=false decodes with encoding/json only, the
 // reference the fast path is tested against.
-func parseEntry(data []byte, src Source, opt ParseOptions, fast bool) (Entry, error) {
+func parseEntry(data []byte, src Source, opt ParseOptions, fast bool, cache *strCache) (Entry, error) {
 	var e Entry
 	e.Src = src
 	data = trimLine(data)
@@ -150,7 +150,7 @@ func parseEntry(data []byte, src Source, opt ParseOptions, fast bool) (Entry, er
 		return e, errNotObject
 	}
 	var r rawEntry
-	if js := (jscan{b: data, opt: opt}); !fast || js.entry(&r) != nil || js.end() != nil {
+	if js := (jscan{b: data, opt: opt, cache: cache}); !fast || js.entry(&r) != nil || js.end() != nil {
 		// Not decoded exactly by the fast path (or invalid): encoding/json
 		// decides, and words the error. The fast path checks UTF-8 inside
 		// strings itself; raw invalid bytes (a damaged file) are replaced

@@ -119,8 +119,8 @@ func FuzzFastMatchesSlow(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		for _, content := range []bool{false, true} {
 			opt := ParseOptions{Content: content}
-			a, errA := parseEntry(line, Source{File: "f", Line: 1}, opt, true)
-			b, errB := parseEntry(line, Source{File: "f", Line: 1}, opt, false)
+			a, errA := parseEntry(line, Source{File: "f", Line: 1}, opt, true, nil)
+			b, errB := parseEntry(line, Source{File: "f", Line: 1}, opt, false, nil)
 			if (errA == nil) != (errB == nil) || (errA != nil && errA.Error() != errB.Error()) {
 				t.Fatalf("errors differ: fast %v, slow %v for %q", errA, errB, line)
 			}
@@ -136,8 +136,8 @@ func FuzzHookFastMatchesSlow(f *testing.F) {
 	seedLines(f, "../fixtures/corpus/openclaw-2026.9.6/*/hooks.jsonl", 20)
 	f.Add([]byte(`{"ts":1,"hook":"x","event":{"durationMs":1.5,"error":{"message":"m"},"success":null,"usage":{"input":"3"}},"ctx":null}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
-		a, errA := parseHookLine(line, Source{File: "h", Line: 1}, true)
-		b, errB := parseHookLine(line, Source{File: "h", Line: 1}, false)
+		a, errA := parseHookLine(line, Source{File: "h", Line: 1}, true, nil)
+		b, errB := parseHookLine(line, Source{File: "h", Line: 1}, false, nil)
 		if (errA == nil) != (errB == nil) || (errA != nil && errA.Error() != errB.Error()) {
 			t.Fatalf("errors differ: fast %v, slow %v for %q", errA, errB, line)
 		}

@@ -158,11 +158,11 @@ var hookKindByName = func() map[string]HookKind {
 // ParseHookLine decodes one hook-dump line. Lines without v, seq or pid are
 // accepted; a line without "hook" or "ts" is an error.
 func ParseHookLine(data []byte, src Source) (HookEvent, error) {
-	return parseHookLine(data, src, true)
+	return parseHookLine(data, src, true, nil)
 }
 
 // parseHookLine is ParseHookLine; fast=false decodes with encoding/json only.
-func parseHookLine(data []byte, src Source, fast bool) (HookEvent, error) {
+func parseHookLine(data []byte, src Source, fast bool, cache *strCache) (HookEvent, error) {
 	ev := HookEvent{Src: src, DurationMs: -1, TimeToFirstByteMs: -1}
 	data = trimLine(data)
 	if len(data) == 0 {
@@ -172,7 +172,7 @@ func parseHookLine(data []byte, src Source, fast bool) (HookEvent, error) {
 		return ev, errNotObject
 	}
 	var r rawHookLine
-	if js := (jscan{b: data}); !fast || js.hookLine(&r) != nil || js.end() != nil {
+	if js := (jscan{b: data, cache: cache}); !fast || js.hookLine(&r) != nil || js.end() != nil {
 		if !utf8.Valid(data) {
 			data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
 		}

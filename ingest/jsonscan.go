@@ -23,10 +23,42 @@ import (
 // therefore equivalent to parseEntrySlow by construction, and
 // FuzzFastMatchesSlow checks it.
 type jscan struct {
-	b    []byte
-	i    int
-	opt  ParseOptions
-	slen int // decoded length of the last string scanned
+	b     []byte
+	i     int
+	opt   ParseOptions
+	slen  int       // decoded length of the last string scanned
+	cache *strCache // may be nil
+}
+
+// strCache hands out one string for the short values that repeat from line
+// to line (session, run and agent ids, session keys, provider, model and
+// tool names), so that decoding them does not allocate each time. It is a
+// small direct-mapped table: a collision only costs an allocation.
+type strCache struct {
+	slots [1024]string
+}
+
+// get returns string(b), from the cache when it holds it.
+func (c *strCache) get(b []byte) string {
+	if c == nil || len(b) > 64 || len(b) < 2 {
+		return string(b)
+	}
+	var lo, hi uint64
+	if len(b) >= 8 {
+		lo = binary.LittleEndian.Uint64(b)
+		hi = binary.LittleEndian.Uint64(b[len(b)-8:])
+	} else {
+		for _, x := range b {
+			lo = lo<<8 | uint64(x)
+		}
+	}
+	h := ((lo*0x9e3779b97f4a7c15 ^ hi*0xc2b2ae3d27d4eb4f) + uint64(len(b))) * 0x9e3779b97f4a7c15 >> 54
+	if v := c.slots[h]; v == string(b) {
+		return v
+	}
+	v := string(b)
+	c.slots[h] = v
+	return v
 }
 
 var (
@@ -165,7 +197,7 @@ func (s *jscan) str(dst *string) error {
 		return err
 	}
 	if !esc {
-		*dst = string(raw)
+		*dst = s.cache.get(raw)
 		return nil
 	}
 	*dst = unescape(raw)

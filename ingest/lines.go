@@ -92,8 +92,23 @@ func openMaybeCompressed(path string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Sniff the magic with pread: a plain file is then read directly, with
+	// no second buffer between it and the line reader.
+	var magic [4]byte
+	if n, _ := f.ReadAt(magic[:], 0); !isCompressed(magic[:n]) && !strings.HasSuffix(path, ".zst") && !strings.HasSuffix(path, ".gz") {
+		return f, nil
+	}
 	return decompress(f, path)
 }
+
+func isCompressed(magic []byte) bool {
+	return len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b ||
+		len(magic) == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd
+}
+
+// zstdPool keeps stream decoders: a new one allocates its window buffers,
+// several MB per archived transcript otherwise.
+var zstdPool sync.Pool
 
 type multiCloser struct {
 	io.Reader
@@ -122,12 +137,24 @@ func decompress(f io.ReadCloser, name string) (io.ReadCloser, error) {
 		}
 		return &multiCloser{Reader: gz, closers: []func() error{gz.Close, f.Close}}, nil
 	case len(magic) == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd:
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		zr, _ := zstdPool.Get().(*zstd.Decoder)
+		var err error
+		if zr == nil {
+			zr, err = zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		} else {
+			err = zr.Reset(br)
+		}
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		return &multiCloser{Reader: zr, closers: []func() error{func() error { zr.Close(); return nil }, f.Close}}, nil
+		release := func() error {
+			if zr.Reset(nil) == nil {
+				zstdPool.Put(zr)
+			}
+			return nil
+		}
+		return &multiCloser{Reader: zr, closers: []func() error{release, f.Close}}, nil
 	}
 	if strings.HasSuffix(name, ".zst") || strings.HasSuffix(name, ".gz") {
 		f.Close()
