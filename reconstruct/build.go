@@ -119,6 +119,7 @@ type run struct {
 }
 
 type builder struct {
+	arena   arena
 	s       *ingest.Session
 	opt     Options
 	onPath  map[string]bool
@@ -596,23 +597,63 @@ func (b *builder) estimateSkew() (time.Duration, bool) {
 
 func (b *builder) hookTime(t time.Time) time.Time { return t.Add(b.skew) }
 
-func srcs(xs ...ingest.Source) []ingest.Source {
-	out := make([]ingest.Source, 0, len(xs))
+// arena hands out the small slices of a session's evidence (sources and
+// evidence lists) from a few large blocks instead of one allocation each:
+// they are most of the matcher's allocations.
+type arena struct {
+	srcs []ingest.Source
+	evs  []Evidence
+}
+
+// sources returns the sources of xs with a file, in a slice of exactly that
+// length and capacity (never nil).
+func (a *arena) sources(xs []ingest.Source) []ingest.Source {
+	n := 0
+	for _, x := range xs {
+		if x.File != "" {
+			n++
+		}
+	}
+	if a == nil {
+		a = &arena{}
+	}
+	if cap(a.srcs)-len(a.srcs) < n || a.srcs == nil {
+		a.srcs = make([]ingest.Source, 0, max(256, n))
+	}
+	out := a.srcs[len(a.srcs) : len(a.srcs) : len(a.srcs)+n]
 	for _, x := range xs {
 		if x.File != "" {
 			out = append(out, x)
 		}
 	}
+	a.srcs = a.srcs[:len(a.srcs)+n]
+	return out
+}
+
+// evidence returns an empty evidence list with room for n.
+func (a *arena) evidence(n int) []Evidence {
+	if a == nil {
+		return nil
+	}
+	if cap(a.evs)-len(a.evs) < n {
+		a.evs = make([]Evidence, 0, 64*n)
+	}
+	out := a.evs[len(a.evs) : len(a.evs) : len(a.evs)+n]
+	a.evs = a.evs[:len(a.evs)+n]
 	return out
 }
 
 // spanBuilder accumulates evidence for one span.
 type spanBuilder struct {
-	sp Span
+	sp    Span
+	arena *arena
 }
 
 func (sb *spanBuilder) ev(field, method string, conf float64, note string, src ...ingest.Source) {
-	sb.sp.Evidence = append(sb.sp.Evidence, Evidence{Field: field, Method: method, Confidence: conf, Sources: srcs(src...), Note: note})
+	if sb.sp.Evidence == nil {
+		sb.sp.Evidence = sb.arena.evidence(6)
+	}
+	sb.sp.Evidence = append(sb.sp.Evidence, Evidence{Field: field, Method: method, Confidence: conf, Sources: sb.arena.sources(src), Note: note})
 	if method != MethodTranscriptUsage && method != MethodIDExact && method != MethodHookExact && method != MethodTrajectory && method != MethodTranscriptRunID {
 		if !slices.Contains(sb.sp.Inferred, field) {
 			sb.sp.Inferred = append(sb.sp.Inferred, field)
@@ -747,7 +788,7 @@ func (b *builder) emitRun(r *run) Trace {
 	hasModelHooks := len(b.hcalls) > 0
 	if !hasModelHooks {
 		for _, e := range r.comps {
-			sb := spanBuilder{sp: base}
+			sb := spanBuilder{sp: base, arena: &b.arena}
 			sb.sp.Kind = KindCompaction
 			sb.sp.ID = NewSpanID(r.trace, "compaction", e.ID)
 			sb.sp.End = e.Time
@@ -775,7 +816,7 @@ func (b *builder) emitRun(r *run) Trace {
 	}
 
 	// Root: the hull of the children, the user message and the run hooks.
-	rs := spanBuilder{sp: Span{Trace: r.trace, ID: root, Kind: KindRun, AgentID: s.AgentID, SessionID: s.SessionID, SessionKey: s.Key, RunID: r.runID}}
+	rs := spanBuilder{sp: Span{Trace: r.trace, ID: root, Kind: KindRun, AgentID: s.AgentID, SessionID: s.SessionID, SessionKey: s.Key, RunID: r.runID}, arena: &b.arena}
 	rs.sp.Name = "invoke_agent " + s.AgentID
 	var start, end time.Time
 	widen := func(a, z time.Time) {
@@ -863,7 +904,7 @@ func blockText(bs []ingest.Block) string {
 func (b *builder) llmSpan(base Span, c *llmCall, parentEv func(*spanBuilder, ingest.Source)) Span {
 	first, last := c.entries[0], c.entries[len(c.entries)-1]
 	m := &c.msg
-	sb := spanBuilder{sp: base}
+	sb := spanBuilder{sp: base, arena: &b.arena}
 	sb.sp.ID = c.span
 	sb.sp.Kind = KindLLM
 	sb.sp.Provider, sb.sp.Model, sb.sp.ResponseModel, sb.sp.API = m.Provider, m.Model, m.ResponseModel, m.API
@@ -944,7 +985,7 @@ func (b *builder) llmSpan(base Span, c *llmCall, parentEv func(*spanBuilder, ing
 // a failed attempt, a compaction (summarisation) call, or a call whose
 // transcript is missing.
 func (b *builder) hookOnlySpan(base Span, r *run, h *hookCall) Span {
-	sb := spanBuilder{sp: base}
+	sb := spanBuilder{sp: base, arena: &b.arena}
 	sb.sp.ID = h.span
 	sb.sp.Kind = KindLLM
 	sb.sp.Provider, sb.sp.Model, sb.sp.CallID = h.started.Provider, h.started.Model, h.callID
@@ -1027,7 +1068,7 @@ func (b *builder) attemptUsage(r *run, h *hookCall) (ingest.Usage, ingest.Source
 
 func (b *builder) toolSpan(base Span, t *toolCall, siblings []Span) Span {
 	r := t.run
-	sb := spanBuilder{sp: base}
+	sb := spanBuilder{sp: base, arena: &b.arena}
 	sb.sp.ID = NewSpanID(r.trace, "tool", t.id)
 	sb.sp.Kind = KindTool
 	sb.sp.ToolName, sb.sp.ToolCallID = t.name, t.id
@@ -1162,7 +1203,7 @@ func (b *builder) toolSpan(base Span, t *toolCall, siblings []Span) Span {
 // the entry before the result and the result itself. Usage is unknown.
 func (b *builder) inferredCall(t *toolCall) *Span {
 	r := t.run
-	sb := spanBuilder{sp: Span{Trace: r.trace, Parent: NewSpanID(r.trace, "run"), AgentID: b.s.AgentID, SessionID: b.s.SessionID, SessionKey: b.s.Key, RunID: r.runID}}
+	sb := spanBuilder{sp: Span{Trace: r.trace, Parent: NewSpanID(r.trace, "run"), AgentID: b.s.AgentID, SessionID: b.s.SessionID, SessionKey: b.s.Key, RunID: r.runID}, arena: &b.arena}
 	sb.sp.ID = NewSpanID(r.trace, "inferred-call", t.id)
 	sb.sp.Kind = KindLLM
 	sb.sp.Name = "chat unknown"
