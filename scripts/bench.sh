@@ -27,6 +27,9 @@ go build -trimpath -o bin/clawtrace ./cmd/clawtrace
 go build -trimpath -o bin/clawtrace-gen ./fixtures/gen
 
 rows=()
+ratios=()
+last_report=0
+last_ccusage=0
 measure() { # name corpus-bytes command...
   local name=$1 bytes=$2; shift 2
   local best="" rss=0
@@ -39,6 +42,10 @@ measure() { # name corpus-bytes command...
   done
   local mbs; mbs=$(awk "BEGIN{ w=$best; if (w < 0.01) w = 0.01; printf \"%.0f\", $bytes/1048576/w }")
   rows+=("| $size | $name | $best | $mbs | $((rss / 1024)) |")
+  case $name in
+    report*) last_report=$best ;;
+    ccusage*) last_ccusage=$best ;;
+  esac
   printf '%-8s %-34s %7ss %6s MB/s %5s MB\n' "$size" "$name" "$best" "$mbs" "$((rss / 1024))" >&2
 }
 
@@ -51,6 +58,8 @@ for size in $SIZES; do
   fi
   bytes=$(du -sb "$dir" | cut -f1)
   find "$dir" -type f -exec cat {} + >/dev/null   # warm the page cache
+  # The floor: reading every byte once, with no parsing at all.
+  measure "floor: cat every file" "$bytes" sh -c 'find "$1" -type f -exec cat {} +' _ "$dir"
   measure "scan" "$bytes" bin/clawtrace scan -q --json "$dir"
   measure "report --by day,model" "$bytes" bin/clawtrace report -q --by day,model --format json "$dir"
   measure "reconstruct -f otlp-json" "$bytes" bin/clawtrace reconstruct -q -f otlp-json -o "$BENCH_DIR/out.jsonl" "$dir"
@@ -59,6 +68,7 @@ for size in $SIZES; do
   if [ -n "$CCUSAGE" ]; then
     # ccusage reads the state dir given by --open-claw-path (it ignores OPENCLAW_STATE_DIR).
     measure "ccusage openclaw daily --json" "$bytes" "$CCUSAGE" openclaw daily --json --offline --open-claw-path "$dir"
+    ratios+=("- $size: ccusage wall time / clawtrace \`report\` wall time = $(awk "BEGIN{printf \"%.2f\", $last_ccusage/$last_report}")× (the target is 5×)")
   fi
 done
 
@@ -75,6 +85,10 @@ done
   echo "| corpus | command | wall s | MB/s | peak RSS MB |"
   echo "|---|---|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
+  if [ "${#ratios[@]}" -gt 0 ]; then
+    echo
+    printf '%s\n' "${ratios[@]}"
+  fi
   [ -f scripts/bench-notes.md ] && cat scripts/bench-notes.md
 } > "$OUT"
 echo "bench: wrote $OUT" >&2
