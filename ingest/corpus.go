@@ -559,7 +559,38 @@ func (c *Corpus) readHooks(s *Session) {
 		f.Close()
 	}
 	slices.SortStableFunc(evs, CompareHookEvents)
-	s.Hooks = evs
+	s.Hooks = dedupeHooks(evs)
+}
+
+// dedupeHooks drops the second and later copies of one hook line (a dump
+// copied into a backup, or rotated and kept twice): the same hook, process,
+// sequence number, time and ids. Copies sort next to each other (same time),
+// so only events of equal time are compared.
+func dedupeHooks(evs []HookEvent) []HookEvent {
+	out := evs[:0]
+	group := 0 // start in out of the events with the current time
+	for _, ev := range evs {
+		if len(out) > 0 && !out[len(out)-1].Time.Equal(ev.Time) {
+			group = len(out)
+		}
+		dup := false
+		for k := group; k < len(out); k++ {
+			if sameHookLine(&out[k], &ev) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func sameHookLine(a, b *HookEvent) bool {
+	return a.Name == b.Name && a.Seq == b.Seq && a.PID == b.PID && a.Time.Equal(b.Time) &&
+		a.RunID == b.RunID && a.CallID == b.CallID && a.ToolCallID == b.ToolCallID &&
+		a.SessionID == b.SessionID && a.SessionKey == b.SessionKey && a.Usage.Input == b.Usage.Input && a.Usage.Output == b.Usage.Output
 }
 
 // CompareHookEvents orders evidence events by time, then process and

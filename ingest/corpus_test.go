@@ -313,3 +313,31 @@ func TestLongLines(t *testing.T) {
 		t.Errorf("content size %d, want %d", got, want)
 	}
 }
+
+// TestCopiedHookDumpCountsOnce reads a recording whose hook dump was kept
+// twice (a rotated copy, or two backups of one state dir): every hook
+// event must be seen once, as with the dump alone.
+func TestCopiedHookDumpCountsOnce(t *testing.T) {
+	const rec = "../fixtures/corpus/openclaw-2026.9.6/11-compaction"
+	want, _ := readAll(t, []string{rec}, Options{})
+	dir := t.TempDir()
+	for _, snap := range []string{"snap1", "snap2"} {
+		if err := os.CopyFS(filepath.Join(dir, snap), os.DirFS(rec)); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(rec, "hooks.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, snap, "hooks.1.jsonl"), string(data))
+	}
+	got, _ := readAll(t, []string{dir}, Options{})
+	if len(got) != len(want) {
+		t.Fatalf("sessions = %d, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if len(got[i].Hooks) != len(want[i].Hooks) {
+			t.Errorf("%s: %d hook events, want %d", want[i].SessionID, len(got[i].Hooks), len(want[i].Hooks))
+		}
+	}
+}
