@@ -180,7 +180,8 @@ type Coverage struct {
 type costSrc uint8
 
 const (
-	srcNoUsage  costSrc = iota // the call has no usage: nothing to price
+	srcNoUsage  costSrc = iota // a failed call without usage: taken as not billed
+	srcUnknown                 // a call that did not fail but has no usage: cost unknown
 	srcUnpriced                // usage but no price
 	srcRecorded
 	srcRepriced
@@ -196,6 +197,7 @@ type costAcc struct {
 	sum                float64
 	recorded, repriced int64 // priced items by source
 	unpriced           int64 // items with usage but no price
+	unknown            int64 // items without usage that did not fail: cost unknown
 }
 
 func (c *costAcc) add(p callPrice, weight float64) {
@@ -208,6 +210,8 @@ func (c *costAcc) add(p callPrice, weight float64) {
 		c.repriced++
 	case srcUnpriced:
 		c.unpriced++
+	case srcUnknown:
+		c.unknown++
 	}
 }
 
@@ -216,15 +220,20 @@ func (c *costAcc) merge(o costAcc) {
 	c.recorded += o.recorded
 	c.repriced += o.repriced
 	c.unpriced += o.unpriced
+	c.unknown += o.unknown
 }
 
 func (c costAcc) priced() bool { return c.recorded+c.repriced > 0 }
+
+// lowerBound reports whether some items have an unknown cost, so that the
+// sum, when there is one, is a lower bound.
+func (c costAcc) lowerBound() bool { return c.unpriced+c.unknown > 0 }
 
 // value is the cost, nil when nothing was priced; emptyZero makes "nothing
 // to price at all" a known 0 (allocation columns).
 func (c costAcc) value(emptyZero bool) *float64 {
 	if !c.priced() {
-		if emptyZero && c.unpriced == 0 {
+		if emptyZero && c.unpriced == 0 && c.unknown == 0 {
 			z := 0.0
 			return &z
 		}
@@ -236,11 +245,11 @@ func (c costAcc) value(emptyZero bool) *float64 {
 
 func (c costAcc) source(emptyNone bool) string {
 	switch {
-	case !c.priced() && c.unpriced == 0 && emptyNone:
+	case !c.priced() && c.unpriced == 0 && c.unknown == 0 && emptyNone:
 		return SourceNone
 	case !c.priced():
 		return SourceUnknown
-	case c.unpriced > 0, c.recorded > 0 && c.repriced > 0:
+	case c.lowerBound(), c.recorded > 0 && c.repriced > 0:
 		return SourceMixed
 	case c.recorded > 0:
 		return SourceRecorded
@@ -457,7 +466,10 @@ func (a *Aggregator) lookup(sp *reconstruct.Span) *ModelPrice {
 func (a *Aggregator) priceCall(sp *reconstruct.Span) callPrice {
 	u := sp.Usage
 	if !u.Known {
-		return callPrice{src: srcNoUsage}
+		if sp.Status == reconstruct.StatusError {
+			return callPrice{src: srcNoUsage}
+		}
+		return callPrice{src: srcUnknown}
 	}
 	rec := func() (callPrice, bool) {
 		if u.Cost == nil {
@@ -590,7 +602,7 @@ func (a *Aggregator) addChat(t *reconstruct.Trace, sp *reconstruct.Span, tools [
 		switch p.src {
 		case srcUnpriced:
 			r.unpriced++
-		case srcNoUsage:
+		case srcNoUsage, srcUnknown:
 			r.noUsage++
 		}
 	}
@@ -812,12 +824,14 @@ type Counts struct {
 	CacheReadTokens  int64 `json:"cache_read_tokens"`
 	CacheWriteTokens int64 `json:"cache_write_tokens"`
 	// Cost in USD; nil (JSON null) when no call could be priced. When
-	// UnpricedCalls > 0 and Cost is set, it is a lower bound
-	// (CostSource "mixed").
+	// CostLowerBound is set, it is a lower bound (CostSource "mixed").
 	Cost              *float64 `json:"cost"`
 	CostSource        string   `json:"cost_source"`
 	UnpricedCalls     int64    `json:"unpriced_calls"`
 	CallsWithoutUsage int64    `json:"calls_without_usage"`
+	// CostLowerBound is set when Cost is a lower bound: some calls had
+	// usage but no price, or did not fail and recorded no usage.
+	CostLowerBound bool `json:"cost_lower_bound,omitempty"`
 }
 
 // Tokens returns input + output + cache read + cache write.
@@ -960,7 +974,7 @@ func (r *acc) merge(o *acc) {
 func (r *acc) counts() Counts {
 	return Counts{LLMCalls: r.llm, ToolCalls: r.tools, ToolErrors: r.errs, InputTokens: r.in, OutputTokens: r.out,
 		CacheReadTokens: r.cr, CacheWriteTokens: r.cw, Cost: r.cost.value(false), CostSource: r.cost.source(false),
-		UnpricedCalls: r.unpriced, CallsWithoutUsage: r.noUsage}
+		UnpricedCalls: r.unpriced, CallsWithoutUsage: r.noUsage, CostLowerBound: r.cost.value(false) != nil && r.cost.lowerBound()}
 }
 
 func (a *Aggregator) makeRow(r *acc) Row {
@@ -1189,7 +1203,7 @@ func (r *Report) cells(row *Row, machine bool, label string) []string {
 		out = append(out, row.ParentSession)
 	}
 	c := &row.Counts
-	partial := c.Cost != nil && c.UnpricedCalls > 0
+	partial := c.CostLowerBound
 	if machine {
 		out = append(out, strconv.FormatInt(c.LLMCalls, 10), strconv.FormatInt(c.ToolCalls, 10), strconv.FormatInt(c.ToolErrors, 10),
 			strconv.FormatInt(c.InputTokens, 10), strconv.FormatInt(c.OutputTokens, 10), strconv.FormatInt(c.CacheReadTokens, 10),
@@ -1303,7 +1317,7 @@ func (r *Report) footerLines() []string {
 			"; calls of models not in it keep the cost OpenClaw recorded (source recorded); unknown = no price, never 0")
 	} else {
 		lines = append(lines, "cost: as OpenClaw recorded it in the transcript; calls without a recorded cost are priced from the table "+tables+
-			" (source repriced); unknown = no price, never 0; ≥ = lower bound, some calls unpriced")
+			" (source repriced); unknown = no price, never 0; ≥ = lower bound: some calls unpriced, or without usage though they did not fail")
 	}
 	c := r.Coverage
 	lines = append(lines, fmt.Sprintf("coverage: sessions read %s (runs %s); archived or exported copies read %s (duplicate entries counted once: %s); "+

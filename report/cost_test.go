@@ -157,6 +157,11 @@ func costChat(name, model string, at int, u ingest.Usage) reconstruct.Span {
 	return sp
 }
 
+func costFailed(sp reconstruct.Span) reconstruct.Span {
+	sp.Status, sp.StatusMessage = reconstruct.StatusError, "429"
+	return sp
+}
+
 func costCompaction(name string, at int, u ingest.Usage) reconstruct.Span {
 	sp := costChat(name, "m", at, u)
 	sp.Kind = reconstruct.KindCompaction
@@ -370,9 +375,13 @@ func TestCostUnknownAndPartialPrices(t *testing.T) {
 		{"calls without usage: nothing priced, nothing unpriced", CostRecorded, []reconstruct.Span{
 			costChat("a", "unknown-model", 1, ingest.Usage{})},
 			nil, SourceUnknown, 0, 1, "unknown"},
-		{"a call without usage does not make a priced row unknown", CostRecorded, []reconstruct.Span{
+		{"a call that did not fail but has no usage makes the cost a lower bound", CostRecorded, []reconstruct.Span{
 			costChat("a", "unknown-model", 1, costUsage(10, 1, 0, 0, rec(0.001))),
 			costChat("b", "unknown-model", 2, ingest.Usage{})},
+			costF64(0.001), SourceMixed, 0, 1, "≥$0.0010"},
+		{"a failed call without usage is taken as not billed", CostRecorded, []reconstruct.Span{
+			costChat("a", "unknown-model", 1, costUsage(10, 1, 0, 0, rec(0.001))),
+			costFailed(costChat("b", "unknown-model", 2, ingest.Usage{}))},
 			costF64(0.001), SourceRecorded, 0, 1, "$0.0010"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -74,6 +74,8 @@ func (h *HTMLWriter) trace(t *reconstruct.Trace) {
 				} else {
 					costUnknown++
 				}
+			} else if sp.Status != reconstruct.StatusError {
+				costUnknown++ // no usage, yet not failed: cost unknown (docs/cost.md)
 			}
 		case reconstruct.KindTool:
 			tools++
@@ -83,7 +85,7 @@ func (h *HTMLWriter) trace(t *reconstruct.Trace) {
 	if costKnown {
 		costText = fmt.Sprintf("$%.4f", cost)
 		if costUnknown > 0 {
-			costText += fmt.Sprintf(" + %d unpriced", costUnknown)
+			costText = fmt.Sprintf("≥$%.4f (%d calls of unknown cost)", cost, costUnknown)
 		}
 	}
 	sub := ""

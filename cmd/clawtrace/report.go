@@ -98,8 +98,10 @@ Cost sources: by default the cost OpenClaw recorded in the transcript
 every call from the embedded pricing table (input, output, cache read, cache
 write, long-context tiers), and --pricing FILE overrides or extends that
 table (same JSON format). A row is "recorded", "repriced", "mixed" (both,
-or some calls unpriced: the cost is then a lower bound, shown as ≥) or
-"unknown" (no price at all: shown as unknown, never as 0).
+or some calls of unknown cost: unpriced, or without usage though they did
+not fail; the cost is then a lower bound, shown as ≥) or "unknown" (no
+price at all: shown as unknown, never as 0). Failed attempts without usage
+are taken as not billed.
 
 With --by tool (or subagent), each LLM call's tokens and cost are split
 equally across the tool calls it emitted (decision cost; calls that emitted
@@ -129,8 +131,18 @@ func newReportCmd(stdio IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			inputs := inputPaths(args, &f)
+			if rf.pricing != "" {
+				inputs = append(inputs, rf.pricing)
+			}
+			if err := outputIsInput("--output", rf.out, inputs, nil); err != nil {
+				return err
+			}
 			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{})
 			if err != nil {
+				return err
+			}
+			if err := outputIsInput("--output", rf.out, inputs, p.corpus.Inv); err != nil {
 				return err
 			}
 			agg, err := report.NewAggregator(cfg.agg)
