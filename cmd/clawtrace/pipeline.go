@@ -24,6 +24,10 @@ type pipeline struct {
 	// ForkCopies counts LLM calls whose usage was already counted in an
 	// earlier session (a /fork copy).
 	ForkCopies int
+	// Unreadable counts the inputs that could not be read at all (a missing
+	// path, an unreadable or corrupt file): the job then exits 1.
+	Unreadable int
+	fileErrs   map[string]bool
 	forks      reconstruct.ForkDeduper
 }
 
@@ -59,8 +63,20 @@ func openPipeline(args []string, f *inputFlags, stdio IO, parse ingest.ParseOpti
 }
 
 func (p *pipeline) warn(err error) {
-	if le, ok := err.(*ingest.LineError); ok {
+	if le, ok := err.(*ingest.LineError); ok && le.Src.Line > 0 {
 		p.Reasons[shortReason(le.Err.Error())]++
+	} else {
+		// A whole input: report and count it once, however many sessions
+		// it touched.
+		msg := err.Error()
+		if p.fileErrs[msg] {
+			return
+		}
+		if p.fileErrs == nil {
+			p.fileErrs = map[string]bool{}
+		}
+		p.fileErrs[msg] = true
+		p.Unreadable++
 	}
 	if !p.flags.quiet {
 		fmt.Fprintf(p.stdio.Err, "clawtrace: skipped %v\n", err)
@@ -132,8 +148,17 @@ func eachPrepared[T any](ctx context.Context, p *pipeline, prep func(*ingest.Ses
 	})
 }
 
-// finish maps --strict to the exit code once the job is done.
+// finish maps what was lost to the exit code once the job is done (its
+// output written): an input that could not be read fails the job (1);
+// with --strict, so does a skipped line (3).
 func (p *pipeline) finish() error {
+	if p.Unreadable > 0 {
+		noun := "inputs"
+		if p.Unreadable == 1 {
+			noun = "input"
+		}
+		return &exitErr{code: exitError, err: fmt.Errorf("%d %s could not be read (reported above); the rest was processed", p.Unreadable, noun)}
+	}
 	if p.flags.strict && p.Skipped > 0 {
 		return &exitErr{code: exitSkipped, err: fmt.Errorf("%d input lines were skipped (--strict)", p.Skipped)}
 	}
