@@ -785,26 +785,26 @@ func (b *builder) emitRun(r *run) Trace {
 	for _, h := range r.hookCalls {
 		spans = append(spans, b.hookOnlySpan(base, r, h))
 	}
-	hasModelHooks := len(b.hcalls) > 0
-	if !hasModelHooks {
-		for _, e := range r.comps {
-			sb := spanBuilder{sp: base, arena: &b.arena}
-			sb.sp.Kind = KindCompaction
-			sb.sp.ID = NewSpanID(r.trace, "compaction", e.ID)
-			sb.sp.End = e.Time
-			sb.sp.Start = e.Time
-			if p := b.prevOf[e]; p != nil && !p.Time.IsZero() {
-				sb.sp.Start = p.Time
-			}
-			sb.sp.Name = "chat compaction"
-			sb.sp.Status = StatusOK
-			sb.sp.OffPath = b.isOffPath(e)
-			sb.ev("kind", MethodCompactionEntry, 1, "", e.Src)
-			sb.ev("start", MethodIntervalNeighbour, confCompactionStart, NoteCompactionNoHook, e.Src)
-			sb.ev("end", MethodTranscriptTime, confTranscriptEnd, "", e.Src)
-			parentEv(&sb, e.Src)
-			spans = append(spans, sb.done())
+	for _, e := range r.comps {
+		if b.compactionHooked(e) {
+			continue // its provider call is a hook span (isCompaction)
 		}
+		sb := spanBuilder{sp: base, arena: &b.arena}
+		sb.sp.Kind = KindCompaction
+		sb.sp.ID = NewSpanID(r.trace, "compaction", e.ID)
+		sb.sp.End = e.Time
+		sb.sp.Start = e.Time
+		if p := b.prevOf[e]; p != nil && !p.Time.IsZero() {
+			sb.sp.Start = p.Time
+		}
+		sb.sp.Name = "chat compaction"
+		sb.sp.Status = StatusOK
+		sb.sp.OffPath = b.isOffPath(e)
+		sb.ev("kind", MethodCompactionEntry, 1, "", e.Src)
+		sb.ev("start", MethodIntervalNeighbour, confCompactionStart, NoteCompactionNoHook, e.Src)
+		sb.ev("end", MethodTranscriptTime, confTranscriptEnd, "", e.Src)
+		parentEv(&sb, e.Src)
+		spans = append(spans, sb.done())
 	}
 	for _, t := range r.tools {
 		if t.inferred != nil {
@@ -1028,6 +1028,19 @@ func (b *builder) hookOnlySpan(base Span, r *run, h *hookCall) Span {
 		sb.ev("usage", MethodHookAttemptSum, confAttemptSum, "", src)
 	}
 	return sb.done()
+}
+
+// compactionHooked reports whether the hook dump saw the provider call of
+// compaction entry e: a hook call started up to a minute before it (the
+// window isCompaction uses). A partial dump (rotated away) may not reach
+// back to e; the entry then makes its own span, as without hooks.
+func (b *builder) compactionHooked(e *ingest.Entry) bool {
+	for _, h := range b.hcalls {
+		if d := e.Time.Sub(h.start()); d >= 0 && d < 60*time.Second {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *builder) isCompaction(h *hookCall) bool {
