@@ -46,6 +46,7 @@ const (
 	confRunBounds        = 0.97
 	confSkew             = 0.85
 	confModelChange      = 0.9
+	confCompactionWindow = 0.9
 )
 
 // hookWindow is how far a model_call_started may be from an assistant
@@ -654,11 +655,22 @@ func (sb *spanBuilder) ev(field, method string, conf float64, note string, src .
 		sb.sp.Evidence = sb.arena.evidence(6)
 	}
 	sb.sp.Evidence = append(sb.sp.Evidence, Evidence{Field: field, Method: method, Confidence: conf, Sources: sb.arena.sources(src), Note: note})
-	if method != MethodTranscriptUsage && method != MethodIDExact && method != MethodHookExact && method != MethodTrajectory && method != MethodTranscriptRunID {
+	if !directRead(method) {
 		if !slices.Contains(sb.sp.Inferred, field) {
 			sb.sp.Inferred = append(sb.sp.Inferred, field)
 		}
 	}
+}
+
+// directRead reports whether a method reads a value rather than infers it;
+// fields set any other way are listed in Span.Inferred.
+func directRead(method string) bool {
+	switch method {
+	case MethodTranscriptUsage, MethodIDExact, MethodHookExact, MethodTrajectory, MethodTranscriptRunID,
+		MethodCompactionEntry, MethodCompactionID:
+		return true
+	}
+	return false
 }
 
 func (sb *spanBuilder) done() Span {
@@ -1000,6 +1012,7 @@ func (b *builder) hookOnlySpan(base Span, r *run, h *hookCall) Span {
 		endC, endM, endNote = 0.5, MethodIntervalNeighbour, NoteNoEndHook
 	}
 	note := NoteHookOnly
+	isComp, compM, compC := b.isCompaction(h)
 	switch {
 	case h.ended != nil && h.ended.Outcome == "error":
 		sb.sp.Status = StatusError
@@ -1008,9 +1021,10 @@ func (b *builder) hookOnlySpan(base Span, r *run, h *hookCall) Span {
 			sb.sp.StatusMessage = "provider call failed"
 		}
 		note = NoteFailedAttempt
-	case b.isCompaction(h):
+	case isComp:
 		sb.sp.Kind = KindCompaction
 		sb.sp.Status = StatusOK
+		sb.ev("kind", compM, compC, "", h.started.Src)
 	default:
 		sb.sp.Status = StatusOK
 	}
@@ -1043,24 +1057,28 @@ func (b *builder) compactionHooked(e *ingest.Entry) bool {
 	return false
 }
 
-func (b *builder) isCompaction(h *hookCall) bool {
+// isCompaction tells whether a hook-only call is a compaction's
+// summarisation call, and how it knows: by name (a …:compaction:… run id or
+// an internal- session: a direct read) or by time (near a before/after
+// compaction hook or up to a minute before a compaction entry: inferred).
+func (b *builder) isCompaction(h *hookCall) (bool, string, float64) {
 	if strings.Contains(h.runID, ":compaction:") || strings.HasPrefix(b.s.SessionID, "internal-") {
-		return true
+		return true, MethodCompactionID, confHookOnly
 	}
 	st := h.start()
 	for _, t := range b.compactionHooks {
 		if d := st.Sub(t); d > -10*time.Second && d < 60*time.Second {
-			return true
+			return true, MethodCompactionWindow, confCompactionWindow
 		}
 	}
 	for _, r := range b.runs {
 		for _, e := range r.comps {
 			if d := e.Time.Sub(st); d >= 0 && d < 60*time.Second {
-				return true
+				return true, MethodCompactionWindow, confCompactionWindow
 			}
 		}
 	}
-	return false
+	return false, "", 0
 }
 
 // attemptUsage returns llm_output usage for a hook-only call when that call

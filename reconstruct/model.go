@@ -95,23 +95,25 @@ func (s Status) String() string { return statusNames[s] }
 // Method names how a field's value was obtained. They appear in output and
 // in docs/reconstruction.md; tests assert them.
 const (
-	MethodHookExact         = "hook.exact"                // a hook fired at this instant (model_call_*, *_tool_call)
-	MethodHookDuration      = "hook.duration"             // a hook's durationMs measured back from its firing time
-	MethodHookJoin          = "hook.join"                 // joined to a transcript call by run id and start time
-	MethodTrajectory        = "trajectory.exact"          // trajectory tool.call / tool.result timestamp
-	MethodTranscriptTime    = "transcript.timestamp"      // message.timestamp (start) or entry append time (end)
-	MethodTranscriptGroup   = "transcript.group_end"      // toolResult time of a parallel group: the group's end
-	MethodTranscriptUsage   = "transcript.usage"          // usage as OpenClaw recorded it
-	MethodTranscriptRunID   = "transcript.run_id"         // __openclaw.runId / idempotencyKey
-	MethodOrderSegment      = "order.segment"             // run = user message up to the next user message
-	MethodIDExact           = "id.exact"                  // toolCall.id == toolResult.toolCallId
-	MethodOrderNextCall     = "order.next_call"           // the first LLM call after the tool result on the branch
-	MethodInferredCall      = "inferred.unpersisted_call" // a call implied by an orphan tool result
-	MethodIntervalNeighbour = "interval.neighbour"        // bounded by the neighbouring spans
-	MethodHookAttemptSum    = "hook.attempt_sum"          // llm_output usage of a single-call attempt
-	MethodCompactionEntry   = "transcript.compaction"
-	MethodRunBounds         = "children.bounds"         // run = hull of its children and run hooks
-	MethodModelChange       = "transcript.model_change" // model taken from the latest model_change entry
+	MethodHookExact         = "hook.exact"                 // a hook fired at this instant (model_call_*, *_tool_call)
+	MethodHookDuration      = "hook.duration"              // a hook's durationMs measured back from its firing time
+	MethodHookJoin          = "hook.join"                  // joined to a transcript call by run id and start time
+	MethodTrajectory        = "trajectory.exact"           // trajectory tool.call / tool.result timestamp
+	MethodTranscriptTime    = "transcript.timestamp"       // message.timestamp (start) or entry append time (end)
+	MethodTranscriptGroup   = "transcript.group_end"       // toolResult time of a parallel group: the group's end
+	MethodTranscriptUsage   = "transcript.usage"           // usage as OpenClaw recorded it
+	MethodTranscriptRunID   = "transcript.run_id"          // __openclaw.runId / idempotencyKey
+	MethodOrderSegment      = "order.segment"              // run = user message up to the next user message
+	MethodIDExact           = "id.exact"                   // toolCall.id == toolResult.toolCallId
+	MethodOrderNextCall     = "order.next_call"            // the first LLM call after the tool result on the branch
+	MethodInferredCall      = "inferred.unpersisted_call"  // a call implied by an orphan tool result
+	MethodIntervalNeighbour = "interval.neighbour"         // bounded by the neighbouring spans
+	MethodHookAttemptSum    = "hook.attempt_sum"           // llm_output usage of a single-call attempt
+	MethodCompactionEntry   = "transcript.compaction"      // kind: a compaction entry of the transcript
+	MethodCompactionID      = "hook.compaction_id"         // kind: a …:compaction:… run id or an internal- session
+	MethodCompactionWindow  = "interval.compaction_window" // kind: a hook-only call near a compaction hook or entry
+	MethodRunBounds         = "children.bounds"            // run = hull of its children and run hooks
+	MethodModelChange       = "transcript.model_change"    // model taken from the latest model_change entry
 )
 
 // Evidence explains one field of a span: how it was set, how sure we are,
