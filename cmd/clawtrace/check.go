@@ -205,8 +205,22 @@ func newBaselineCmd(stdio IO) *cobra.Command {
 			if out == "" {
 				return usageErr("-o is required: a file, or - for stdout")
 			}
+			inputs := inputPaths(args, &f)
+			if scenarios != "" {
+				inputs = append(inputs, scenarios)
+			}
+			if err := outputIsInput("--output", out, inputs, nil); err != nil {
+				return err
+			}
 			smap, err := readScenarioMap(scenarios)
 			if err != nil {
+				return err
+			}
+			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{})
+			if err != nil {
+				return err
+			}
+			if err := outputIsInput("--output", out, inputs, p.corpus.Inv); err != nil {
 				return err
 			}
 			var kept report.Thresholds
@@ -220,10 +234,6 @@ func newBaselineCmd(stdio IO) *cobra.Command {
 				} else if !errors.Is(err, fs.ErrNotExist) {
 					return err
 				}
-			}
-			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{})
-			if err != nil {
-				return err
 			}
 			bl, err := buildBaseline(cmd, p, smap, kept.Override(cli))
 			if err != nil {
@@ -306,6 +316,13 @@ func newCheckCmd(stdio IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			inputs := append(inputPaths(args, &f), baselinePath)
+			if scenarios != "" {
+				inputs = append(inputs, scenarios)
+			}
+			if err := outputIsInput("--junit", junit, inputs, nil); err != nil {
+				return err
+			}
 			data, err := os.ReadFile(baselinePath)
 			if err != nil {
 				return err
@@ -320,6 +337,9 @@ func newCheckCmd(stdio IO) *cobra.Command {
 			}
 			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{})
 			if err != nil {
+				return err
+			}
+			if err := outputIsInput("--junit", junit, inputs, p.corpus.Inv); err != nil {
 				return err
 			}
 			cur, err := buildBaseline(cmd, p, smap, report.Thresholds{})

@@ -127,13 +127,19 @@ exporting the same inputs twice sends the same ids again.`,
 			for _, w := range st.Warnings {
 				fmt.Fprintf(stdio.Err, "clawtrace: receiver warning: %s\n", w)
 			}
-			fmt.Fprintf(stdio.Err, "exported %s spans (%s requests)\n", num(exported), num(st.Requests))
+			// The summary is printed on success only; on failure the error
+			// says what was sent before it, if anything.
 			if err != nil {
+				if exported > 0 {
+					return fmt.Errorf("export: %w (%s spans were exported before the error)", err, num(exported))
+				}
 				return fmt.Errorf("export: %w", err)
 			}
 			if partial.Rejected > 0 {
-				return fmt.Errorf("export: %w", &partial)
+				return fmt.Errorf("export: %w (%s spans accepted in %s requests)", &partial, num(exported), num(st.Requests))
 			}
+			fmt.Fprintf(stdio.Err, "exported %s spans (%s requests)\n", num(exported), num(st.Requests))
+			printSkipped(p)
 			return p.finish()
 		},
 	}

@@ -21,6 +21,15 @@ provider call, every failed attempt and every tool's own duration are
 visible. clawtrace ships a small plugin (plain JavaScript, no dependencies)
 that appends every hook event to <state>/clawtrace/hooks.jsonl; clawtrace
 finds that file when it reads the state dir. See docs/capture.md.`,
+		// Runnable only to reject what is not a subcommand: cobra prints
+		// the help of a command without Run and exits 0 for any argument.
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr("unknown command %q for \"clawtrace hooks\": want install or uninstall", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var stateDir, path string
 	var content bool
@@ -35,6 +44,7 @@ JSON5 or uses $include, it is left alone and the snippet to add is printed.
 Running it again changes nothing. Restart a running gateway afterwards.`,
 		Example: `  clawtrace hooks install
   clawtrace hooks install --state-dir ~/.openclaw --content`,
+		Args: noArgs("give the state dir with --state-dir and the hook dump file with --path"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := stateDirOrDefault(stateDir)
 			opts := plugin.InstallOptions{Path: path, MaxBytes: maxBytes, MaxStringChars: maxString, MaxMessages: maxMessages}
@@ -59,6 +69,7 @@ Running it again changes nothing. Restart a running gateway afterwards.`,
 	uninstall := &cobra.Command{
 		Use:   "uninstall",
 		Short: "Remove the recorder plugin and disable it (hook dumps are kept)",
+		Args:  noArgs("give the state dir with --state-dir"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := plugin.Uninstall(stateDirOrDefault(stateDir))
 			if err != nil {
@@ -71,6 +82,17 @@ Running it again changes nothing. Restart a running gateway afterwards.`,
 	uninstall.Flags().StringVar(&stateDir, "state-dir", "", "OpenClaw state dir (default $OPENCLAW_STATE_DIR, else ~/.openclaw)")
 	cmd.AddCommand(install, uninstall)
 	return cmd
+}
+
+// noArgs rejects positional arguments with a usage error that ends with
+// hint (how to say what the argument was probably meant for).
+func noArgs(hint string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageErr("hooks %s takes no arguments, got %q: %s", cmd.Name(), args[0], hint)
+		}
+		return nil
+	}
 }
 
 func stateDirOrDefault(dir string) string {

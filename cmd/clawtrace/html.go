@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"regexp"
 
 	"github.com/spf13/cobra"
 
@@ -14,8 +15,8 @@ func init() { extraCommands = append(extraCommands, newHTMLCmd) }
 
 func newHTMLCmd(stdio IO) *cobra.Command {
 	var f inputFlags
+	var cf contentFlags
 	var out, title string
-	var content bool
 	cmd := &cobra.Command{
 		Use:   "html [paths...] -o view.html",
 		Short: "Write a self-contained HTML page with a waterfall per run",
@@ -23,17 +24,32 @@ func newHTMLCmd(stdio IO) *cobra.Command {
 a waterfall per reconstructed run: every LLM call, compaction call and tool
 call as a bar, coloured by kind, red on error, hatched below confidence
 0.5. Hover a bar for tokens, cost and status; click a row for its links and
-evidence. Use --session / --since to keep the page small on big corpora.`,
+evidence. Use --session / --since to keep the page small on big corpora.
+Message and tool text is left out unless --content is given; --redact masks
+parts of it and of error messages, as for reconstruct.`,
 		Example: `  clawtrace html fixtures/corpus/openclaw-2026.9.6/04-parallel -o view.html
-  clawtrace html --since 2026-06-01 --agent main -o june.html`,
+  clawtrace html --since 2026-06-01 --agent main -o june.html
+  clawtrace html --content --redact 'sk-[A-Za-z0-9]+' --session s04 -o s04.html`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{Content: content})
+			redact, err := cf.regexps()
 			if err != nil {
 				return err
 			}
+			inputs := inputPaths(args, &f)
+			if err := outputIsInput("--output", out, inputs, nil); err != nil {
+				return err
+			}
+			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{Content: cf.content})
+			if err != nil {
+				return err
+			}
+			if err := outputIsInput("--output", out, inputs, p.corpus.Inv); err != nil {
+				return err
+			}
 			write := func(w io.Writer) error {
-				h := report.NewHTMLWriter(w, title, content)
+				h := report.NewHTMLWriter(w, title, cf.content)
 				if err := p.each(cmd.Context(), func(s *ingest.Session, traces []reconstruct.Trace) error {
+					redactSpans(traces, redact)
 					return h.Write(traces)
 				}); err != nil {
 					return err
@@ -48,12 +64,35 @@ evidence. Use --session / --since to keep the page small on big corpora.`,
 			if err != nil {
 				return err
 			}
+			printSkipped(p)
 			return p.finish()
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default stdout)")
 	cmd.Flags().StringVar(&title, "title", "clawtrace runs", "page title")
-	cmd.Flags().BoolVar(&content, "content", false, "include message and tool content (off by default)")
+	cf.register(cmd, "include message and tool content (off by default)")
 	return cmd
+}
+
+// redactSpans replaces every match of each expression, in order, by
+// report.Redacted in the text the HTML page shows: the content (input and
+// output) and the error message of every span, as the OTLP writer does
+// for --redact.
+func redactSpans(traces []reconstruct.Trace, res []*regexp.Regexp) {
+	if len(res) == 0 {
+		return
+	}
+	red := func(s string) string {
+		for _, re := range res {
+			s = re.ReplaceAllLiteralString(s, report.Redacted)
+		}
+		return s
+	}
+	for i := range traces {
+		for j := range traces[i].Spans {
+			sp := &traces[i].Spans[j]
+			sp.Input, sp.Output, sp.StatusMessage = red(sp.Input), red(sp.Output), red(sp.StatusMessage)
+		}
+	}
 }

@@ -23,18 +23,44 @@ const (
 	formatParquet  = "parquet"
 )
 
-// otlpFlags are the flags that shape OTLP output (reconstruct and export).
-type otlpFlags struct {
-	semconv []string
+// contentFlags are --content and --redact (reconstruct, export, html).
+type contentFlags struct {
 	content bool
 	redact  []string
 }
 
-func (o *otlpFlags) register(cmd *cobra.Command) {
+// register adds --content, with this help text, and --redact.
+func (c *contentFlags) register(cmd *cobra.Command, contentUsage string) {
 	fl := cmd.Flags()
-	fl.StringSliceVar(&o.semconv, "semconv", nil, "extra semantic conventions besides OpenTelemetry GenAI: openinference")
-	fl.BoolVar(&o.content, "content", false, "include message and tool text (off by default: it may hold secrets)")
-	fl.StringArrayVar(&o.redact, "redact", nil, "with --content: replace every match of this Go regexp by [REDACTED] (repeatable)")
+	fl.BoolVar(&c.content, "content", false, contentUsage)
+	fl.StringArrayVar(&c.redact, "redact", nil, "with --content: replace every match of this Go regexp by [REDACTED] (repeatable)")
+}
+
+// regexps validates --redact (it needs --content) and compiles it.
+func (c *contentFlags) regexps() ([]*regexp.Regexp, error) {
+	if len(c.redact) > 0 && !c.content {
+		return nil, usageErr("--redact applies to content: add --content")
+	}
+	var res []*regexp.Regexp
+	for _, expr := range c.redact {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return nil, usageErr("--redact: %v", err)
+		}
+		res = append(res, re)
+	}
+	return res, nil
+}
+
+// otlpFlags are the flags that shape OTLP output (reconstruct and export).
+type otlpFlags struct {
+	semconv []string
+	contentFlags
+}
+
+func (o *otlpFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringSliceVar(&o.semconv, "semconv", nil, "extra semantic conventions besides OpenTelemetry GenAI: openinference")
+	o.contentFlags.register(cmd, "include message and tool text (off by default: it may hold secrets)")
 }
 
 // options validates the flags and returns the OTLP options.
@@ -48,16 +74,11 @@ func (o *otlpFlags) options() (report.OTLPOptions, error) {
 			opt.SemConv = append(opt.SemConv, s)
 		}
 	}
-	if len(o.redact) > 0 && !o.content {
-		return opt, usageErr("--redact applies to content: add --content")
+	res, err := o.regexps()
+	if err != nil {
+		return opt, err
 	}
-	for _, expr := range o.redact {
-		re, err := regexp.Compile(expr)
-		if err != nil {
-			return opt, usageErr("--redact: %v", err)
-		}
-		opt.Redact = append(opt.Redact, re)
-	}
+	opt.Redact = res
 	return opt, nil
 }
 
@@ -121,6 +142,9 @@ goes to stdout. The same inputs always give the same bytes.`,
 				if of.content {
 					return usageErr("--content is not written to Parquet")
 				}
+				if err := outputIsInput("--output", out, inputPaths(args, &f), nil); err != nil {
+					return err
+				}
 				p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{})
 				if err != nil {
 					return err
@@ -132,6 +156,7 @@ goes to stdout. The same inputs always give the same bytes.`,
 				if !f.quiet {
 					fmt.Fprintf(stdio.Err, "wrote %s spans (%s sessions) to %s\n", num(spans), num(p.Sessions), out)
 				}
+				printSkipped(p)
 				return p.finish()
 			default:
 				return usageErr("-f %q: want %s or %s", format, formatOTLPJSON, formatParquet)
@@ -140,8 +165,15 @@ goes to stdout. The same inputs always give the same bytes.`,
 			if err != nil {
 				return err
 			}
+			inputs := inputPaths(args, &f)
+			if err := outputIsInput("--output", out, inputs, nil); err != nil {
+				return err
+			}
 			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{Content: of.content})
 			if err != nil {
+				return err
+			}
+			if err := outputIsInput("--output", out, inputs, p.corpus.Inv); err != nil {
 				return err
 			}
 			spans, runs := 0, 0
@@ -181,6 +213,7 @@ goes to stdout. The same inputs always give the same bytes.`,
 			if out != "" && out != "-" && !f.quiet {
 				fmt.Fprintf(stdio.Err, "wrote %s spans (%s runs, %s sessions) to %s\n", num(spans), num(runs), num(p.Sessions), out)
 			}
+			printSkipped(p)
 			return p.finish()
 		},
 	}

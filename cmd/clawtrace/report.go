@@ -127,15 +127,15 @@ func newReportCmd(stdio IO) *cobra.Command {
   clawtrace report --by model --reprice --format json -o cost.json
   clawtrace report --by agent,month --pricing my-prices.json --format csv`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := rf.resolve(cmd.Flags().Changed("format"))
-			if err != nil {
-				return err
-			}
 			inputs := inputPaths(args, &f)
 			if rf.pricing != "" {
 				inputs = append(inputs, rf.pricing)
 			}
 			if err := outputIsInput("--output", rf.out, inputs, nil); err != nil {
+				return err
+			}
+			cfg, err := rf.resolve(cmd.Flags().Changed("format"))
+			if err != nil {
 				return err
 			}
 			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{})

@@ -166,14 +166,33 @@ func writeScanTable(w io.Writer, r *scanResult) error {
 	if r.HookEventsUnattributed > 0 {
 		fmt.Fprintf(w, "hook events not tied to a session (process-level): %s\n", num(r.HookEventsUnattributed))
 	}
-	if r.SkippedLines > 0 {
-		fmt.Fprintf(w, "skipped lines: %s", num(r.SkippedLines))
-		for _, k := range slices.Sorted(maps.Keys(r.SkippedReasons)) {
-			fmt.Fprintf(w, "; %s: %d", k, r.SkippedReasons[k])
-		}
-		fmt.Fprintln(w)
-	}
+	writeSkipped(w, r.SkippedLines, r.SkippedReasons)
 	return nil
+}
+
+// writeSkipped writes "skipped lines: N; reason: n; ..." when n > 0.
+func writeSkipped(w io.Writer, n int, reasons map[string]int) {
+	if n <= 0 {
+		return
+	}
+	fmt.Fprintf(w, "skipped lines: %s", num(n))
+	for _, k := range slices.Sorted(maps.Keys(reasons)) {
+		fmt.Fprintf(w, "; %s: %d", k, reasons[k])
+	}
+	fmt.Fprintln(w)
+}
+
+// printSkipped writes the pipeline's skipped lines and their reasons, as
+// scan's summary does, to stderr when there were any and not --quiet. The
+// count is the pipeline's: the sessions' skipped lines plus those outside
+// sessions (hook dumps), the total report's footer shows. Commands whose
+// output is not a summary of their own (reconstruct, html, show, export)
+// call it once the job is done.
+func printSkipped(p *pipeline) {
+	if p.flags.quiet {
+		return
+	}
+	writeSkipped(p.stdio.Err, p.Skipped, p.Reasons)
 }
 
 // num formats an integer with thousands separators.

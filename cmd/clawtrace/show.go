@@ -37,6 +37,7 @@ obtained (method, confidence, source lines).`,
 			if err != nil {
 				return err
 			}
+			printSkipped(p)
 			return p.finish()
 		},
 	}
