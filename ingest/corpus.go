@@ -688,7 +688,7 @@ func (c *Corpus) selected(g group) bool {
 		}
 		ok := false
 		for _, s := range c.opt.Sessions {
-			if s == g.session || s == key || (len(s) >= 4 && strings.HasPrefix(g.session, s)) {
+			if s == g.session || s == key || strings.HasPrefix(g.session, s) {
 				ok = true
 				break
 			}

@@ -13,8 +13,16 @@ import (
 // path only when fn and every write succeeded. On failure the temporary
 // file is removed and path is left as it was, so a reader never sees a
 // half-written output. The file gets the mode of the file it replaces, or
-// 0644.
+// 0644. A symlink is written through (its target is replaced); a path that
+// is not a regular file (a device such as /dev/stdout, a FIFO) is written
+// directly, since it cannot be replaced.
 func atomicWrite(path string, fn func(io.Writer) error) (err error) {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		return writeDirect(path, fn)
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -44,6 +52,28 @@ func atomicWrite(path string, fn func(io.Writer) error) (err error) {
 		}
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeDirect writes to a path that is not a regular file (a device or a
+// FIFO) in place.
+func writeDirect(path string, fn func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	bw := bufio.NewWriterSize(f, 256<<10)
+	if err := fn(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil

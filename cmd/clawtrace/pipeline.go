@@ -36,6 +36,9 @@ func openPipeline(args []string, f *inputFlags, stdio IO, parse ingest.ParseOpti
 	if err != nil {
 		return nil, err
 	}
+	if f.workers < 0 {
+		return nil, usageErr("--workers %d: want 0 (one per CPU) or more", f.workers)
+	}
 	opt := ingest.Options{Parse: parse, Agents: f.agents, Sessions: f.sessions, Workers: f.workers, Stdin: stdio.In}
 	if f.shard != "" {
 		k, n, ok := strings.Cut(f.shard, "/")
@@ -152,6 +155,10 @@ func eachPrepared[T any](ctx context.Context, p *pipeline, prep func(*ingest.Ses
 // output written): an input that could not be read fails the job (1);
 // with --strict, so does a skipped line (3).
 func (p *pipeline) finish() error {
+	if p.Sessions == 0 && (len(p.flags.agents) > 0 || len(p.flags.sessions) > 0) && !p.flags.quiet {
+		fmt.Fprintf(p.stdio.Err, "clawtrace: no session matched --agent %s --session %s\n",
+			orNone(strings.Join(p.flags.agents, ",")), orNone(strings.Join(p.flags.sessions, ",")))
+	}
 	if p.Unreadable > 0 {
 		noun := "inputs"
 		if p.Unreadable == 1 {
@@ -163,4 +170,11 @@ func (p *pipeline) finish() error {
 		return &exitErr{code: exitSkipped, err: fmt.Errorf("%d input lines were skipped (--strict)", p.Skipped)}
 	}
 	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(any)"
+	}
+	return s
 }

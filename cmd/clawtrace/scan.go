@@ -94,11 +94,9 @@ were skipped, with reasons. Nothing is written.`,
 				if s.Deleted {
 					c.DeletedSessions = 1
 				}
-				for _, cp := range s.Copies {
-					if cp.Copy != ingest.CopyLive {
-						c.ArchivedCopies++
-					}
-				}
+				// Copies read besides the first (archives, the JSONL export of
+				// a database, backups), counted as report's footer counts them.
+				c.ArchivedCopies = max(len(s.Copies)-1, 0)
 				for k, v := range cnt.ByType {
 					res.EntryTypes[k] += v
 				}
@@ -161,7 +159,7 @@ func writeScanTable(w io.Writer, r *scanResult) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "archived copies read: %s (entries seen in several copies counted once: %s); deleted sessions: %s\n",
+	fmt.Fprintf(w, "archived or exported copies read: %s (entries seen in several copies counted once: %s); deleted sessions: %s\n",
 		num(r.ArchivedCopies), num(r.DuplicateEntries), num(r.DeletedSessions))
 	if r.HookEventsUnattributed > 0 {
 		fmt.Fprintf(w, "hook events not tied to a session (process-level): %s\n", num(r.HookEventsUnattributed))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,5 +55,46 @@ func TestUnreadableInputFailsTheJob(t *testing.T) {
 				t.Error("nothing written: the rest should still be processed")
 			}
 		})
+	}
+}
+
+// TestSessionFilterAndWorkers: a short id prefix selects its sessions; a
+// filter that matches nothing says so; a negative --workers is a usage
+// error.
+func TestSessionFilterAndWorkers(t *testing.T) {
+	const corpus = "../../fixtures/corpus/openclaw-2026.9.6"
+	code, out, _ := run(t, "scan", "--json", "--session", "s1", corpus)
+	if code != 0 || !strings.Contains(out, `"sessions": 6`) {
+		t.Errorf("--session s1: exit %d, want the 6 sessions s10…s17:\n%s", code, out)
+	}
+	code, _, errOut := run(t, "scan", "--session", "zz", corpus)
+	if code != 0 || !strings.Contains(errOut, "no session matched") {
+		t.Errorf("--session zz: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, _ := run(t, "scan", "--workers", "-3", corpus); code != exitUsage {
+		t.Errorf("--workers -3: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// TestAtomicWriteThroughSymlink: an output that is a symlink keeps being a
+// symlink; its target gets the new content.
+func TestAtomicWriteThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real.txt")
+	link := filepath.Join(dir, "link.txt")
+	if err := os.WriteFile(target, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Skip(err)
+	}
+	if err := atomicWrite(link, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("link replaced by a file: %v %v", st.Mode(), err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "new" {
+		t.Errorf("target holds %q", b)
 	}
 }
