@@ -157,8 +157,9 @@ func (c *Corpus) addError(err error) {
 	}
 }
 
-func (c *Corpus) addIndexRow(agent string, row IndexRow) {
+func (c *Corpus) addIndexRow(scope int, agent string, row IndexRow) {
 	r := row
+	r.SessionID = c.Inv.Rename(scope, r.SessionID)
 	c.stats.IndexRows++
 	if _, ok := c.byKey[r.SessionKey]; !ok {
 		c.byKey[r.SessionKey] = &r
@@ -175,7 +176,7 @@ func (c *Corpus) loadIndexes() {
 			c.addError(e)
 		}
 		for _, r := range rows {
-			c.addIndexRow(db.AgentID, r)
+			c.addIndexRow(db.Scope, db.AgentID, r)
 		}
 	}
 	for _, ix := range c.Inv.Indexes {
@@ -192,7 +193,7 @@ func (c *Corpus) loadIndexes() {
 					a = k
 				}
 			}
-			c.addIndexRow(a, r)
+			c.addIndexRow(ix.Scope, a, r)
 		})
 		f.Close()
 		for _, e := range errs {
@@ -292,7 +293,11 @@ func (c *Corpus) loadHooks() {
 			c.stats.HookUnattributed++
 			continue
 		}
+		// A session id shared by another scope's different session: the
+		// dump's own scope decides which one.
+		sid = c.Inv.Rename(c.Inv.Hooks[p.ref.file].Scope, sid)
 		if p.ev != nil {
+			p.ev.SessionID = sid
 			c.hooks[sid] = append(c.hooks[sid], *p.ev)
 		} else {
 			c.hookRefs[sid] = append(c.hookRefs[sid], p.ref)
@@ -867,7 +872,7 @@ func (c *Corpus) readSession(g *group) *Session {
 			if db, err = c.dbs.get(src.Path); err != nil {
 				break
 			}
-			err = readDBTranscript(db, src.SessionID, func(line []byte, seq, created int64) error {
+			err = readDBTranscript(db, src.fileSessionID(), func(line []byte, seq, created int64) error {
 				if seq < 0 {
 					s.lineError(Source{File: src.Name, Line: int(-seq)}, errors.New("event_zstd does not decompress"))
 					return nil
@@ -961,7 +966,7 @@ func (c *Corpus) attachEvidence(s *Session, g *group) {
 		if err != nil {
 			continue // already reported by the transcript read
 		}
-		err = readDBTrajectory(db, src.SessionID, func(line []byte, seq int64) error {
+		err = readDBTrajectory(db, src.fileSessionID(), func(line []byte, seq int64) error {
 			ev, err := ParseTrajectoryLine(line, Source{File: dbSessionName(src.Name) + "#trajectory:" + src.SessionID, Line: int(seq) + 1})
 			if err == nil {
 				add(ev)
@@ -1016,6 +1021,27 @@ func (c *Corpus) readLines(src TranscriptSource, fn func(line []byte, n int, las
 		}
 		fn(line, lr.line, lr.last)
 	}
+}
+
+// peekCreated returns the creation time a transcript's header records (its
+// timestamp), "" when the file has no readable header.
+func peekCreated(path string) string {
+	rc, err := openMaybeCompressed(path)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	lr := newLineReader(rc)
+	defer lr.release()
+	line, err := lr.next()
+	if err != nil {
+		return ""
+	}
+	e, err := ParseEntry(line, Source{}, ParseOptions{})
+	if err != nil || e.Kind != EntryHeader || e.Time.IsZero() {
+		return ""
+	}
+	return e.Time.UTC().Format(time.RFC3339Nano)
 }
 
 // peekSessionID reads the header of a file to learn its session id.

@@ -341,3 +341,46 @@ func TestCopiedHookDumpCountsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSameIDDifferentSessions: recordings made with fixed session ids reuse
+// them (the 2026.7.35 corpus has s03 in 03-chain3 and 14-unknown-tool-ls).
+// Read together, sessions whose headers give different creation times stay
+// apart — the later one reported as "<id>@<recording>" — while copies of one
+// session (same creation time: backups) still merge. File names are
+// relative to the folder of recordings.
+func TestSameIDDifferentSessions(t *testing.T) {
+	const corpus = "../fixtures/corpus/openclaw-2026.7.35"
+	all, _ := readAll(t, []string{corpus}, Options{})
+	ids := map[string]int{}
+	for _, s := range all {
+		ids[s.SessionID] = s.Count().ToolCalls
+	}
+	for _, want := range []string{"s03", "s03@14-unknown-tool-ls", "s11", "s11@15-context-overflow-precheck"} {
+		if _, ok := ids[want]; !ok {
+			t.Errorf("no session %s; have %v", want, ids)
+		}
+	}
+	// Each scenario alone gives the same tool calls as the corpus does.
+	sum := 0
+	scenarios, _ := filepath.Glob(filepath.Join(corpus, "*"))
+	for _, sc := range scenarios {
+		ss, _ := readAll(t, []string{sc}, Options{})
+		for _, s := range ss {
+			sum += s.Count().ToolCalls
+		}
+	}
+	total := 0
+	for _, n := range ids {
+		total += n
+	}
+	if total != sum {
+		t.Errorf("tool calls: %d read together, %d scenario by scenario", total, sum)
+	}
+	for _, s := range all {
+		for _, cp := range s.Copies {
+			if !strings.Contains(cp.Name, "/state/") {
+				t.Errorf("copy name %q not relative to the folder of recordings", cp.Name)
+			}
+		}
+	}
+}

@@ -21,12 +21,27 @@ type TranscriptSource struct {
 	SessionID string // "" until the header is read (cold archives, stdin)
 	Copy      CopyKind
 	DB        bool // Path is a SQLite database; read the rows of SessionID
+	// Scope is the input (state dir, recording, member of a folder of
+	// them) the source was found in; see Inventory.Scopes.
+	Scope int
+	// FileSessionID is the session id as the file or database names it,
+	// when SessionID was made unique (see Inventory.Renamed).
+	FileSessionID string
+}
+
+// fileSessionID is the id to look the session up by in its own file.
+func (t TranscriptSource) fileSessionID() string {
+	if t.FileSessionID != "" {
+		return t.FileSessionID
+	}
+	return t.SessionID
 }
 
 // FileRef names an auxiliary input file.
 type FileRef struct {
 	Path, Name         string
 	AgentID, SessionID string
+	Scope              int // see TranscriptSource.Scope
 }
 
 // Inventory is what discovery found, sorted deterministically.
@@ -40,6 +55,28 @@ type Inventory struct {
 	// Problems are inputs that could not be used (missing paths, unreadable
 	// dirs); the rest was still discovered.
 	Problems []error
+	// Scopes names the inputs sources were found in (a state dir, a
+	// recording folder, each member of a folder of them), by Scope.
+	Scopes []string
+	// Renamed maps a session id of one scope to the id it is reported
+	// under: the same id in another scope with another creation time (the
+	// header's timestamp) is another session, not a copy — recordings made
+	// with fixed session ids — and gets "<id>@<scope name>".
+	Renamed map[ScopedID]string
+}
+
+// ScopedID is a session id within one scope.
+type ScopedID struct {
+	Scope     int
+	SessionID string
+}
+
+// Rename returns the id a session of scope is reported under.
+func (inv *Inventory) Rename(scope int, sid string) string {
+	if r, ok := inv.Renamed[ScopedID{scope, sid}]; ok {
+		return r
+	}
+	return sid
 }
 
 // DefaultStateDirs returns the state dirs used when no path is given:
@@ -71,17 +108,41 @@ func DefaultStateDirs() []string {
 func Discover(paths []string) *Inventory {
 	inv := &Inventory{}
 	for _, p := range paths {
-		inv.add(p)
+		inv.add(p, "")
 	}
 	inv.sort()
+	inv.splitInstances()
 	return inv
+}
+
+// stamp sets the scope of everything appended since the lengths in from
+// and names it after the input p.
+func (inv *Inventory) stamp(from [6]int, p string) {
+	scope := len(inv.Scopes)
+	inv.Scopes = append(inv.Scopes, filepath.Base(filepath.Clean(p)))
+	for i := from[0]; i < len(inv.Transcripts); i++ {
+		inv.Transcripts[i].Scope = scope
+	}
+	for k, l := range []*[]FileRef{&inv.Indexes, &inv.Databases, &inv.Hooks, &inv.Trajectories, &inv.Timelines} {
+		for i := from[k+1]; i < len(*l); i++ {
+			(*l)[i].Scope = scope
+		}
+	}
+}
+
+func (inv *Inventory) lens() [6]int {
+	return [6]int{len(inv.Transcripts), len(inv.Indexes), len(inv.Databases), len(inv.Hooks), len(inv.Trajectories), len(inv.Timelines)}
 }
 
 func (inv *Inventory) problem(format string, a ...any) {
 	inv.Problems = append(inv.Problems, fmt.Errorf(format, a...))
 }
 
-func (inv *Inventory) add(p string) {
+// add discovers input p. collection is the folder of state dirs or
+// recordings p was found in ("" for a path given directly): names are then
+// relative to it, so that two recordings' files stay apart in diagnostics
+// and evidence.
+func (inv *Inventory) add(p, collection string) {
 	if p == "-" {
 		inv.Transcripts = append(inv.Transcripts, TranscriptSource{Path: "-", Name: "<stdin>", AgentID: "unknown"})
 		return
@@ -93,33 +154,108 @@ func (inv *Inventory) add(p string) {
 	}
 	root := filepath.Dir(filepath.Clean(p))
 	if !st.IsDir() {
+		defer inv.stamp(inv.lens(), p)
 		inv.addFile(root, p, "", true)
 		return
 	}
+	if kids := collectionChildren(p); len(kids) > 0 && !isDir(filepath.Join(p, "agents")) && !isDir(filepath.Join(p, "state", "agents")) &&
+		!isDir(filepath.Join(p, "sessions")) && !isDir(filepath.Join(p, "agent")) {
+		// A folder of state dirs or recordings (backups, a corpus): each
+		// child on its own.
+		for _, k := range kids {
+			inv.add(k, p)
+		}
+		return
+	}
+	defer inv.stamp(inv.lens(), p)
+	top := p // names relative to the input, or to its collection
+	if collection != "" {
+		top, root = collection, collection
+	}
 	switch {
 	case isDir(filepath.Join(p, "agents")):
-		inv.addStateDir(p, p)
+		inv.addStateDir(top, p)
 	case isDir(filepath.Join(p, "state", "agents")):
 		// A recording folder: state/ plus hook dumps beside it.
-		inv.addStateDir(p, filepath.Join(p, "state"))
+		inv.addStateDir(top, filepath.Join(p, "state"))
 		ms, _ := filepath.Glob(filepath.Join(p, "*.jsonl"))
 		for _, m := range ms {
-			inv.addFile(p, m, "", true)
+			inv.addFile(top, m, "", true)
 		}
 	case isDir(filepath.Join(p, "sessions")) || isDir(filepath.Join(p, "agent")):
 		inv.addAgentDir(root, p, filepath.Base(p))
 	default:
-		// A folder of state dirs or recordings (backups, a corpus): each
-		// child on its own.
-		if kids := collectionChildren(p); len(kids) > 0 {
-			for _, k := range kids {
-				inv.add(k)
-			}
-			return
-		}
 		agent := agentFromPath(p)
 		inv.addSessionsDir(root, p, agent)
 	}
+}
+
+// splitInstances finds session ids present in several scopes whose copies
+// disagree on the session's creation time (the header's timestamp): those
+// are different sessions that happen to share an id, not copies of one.
+// The first scope keeps the id; the others report it as "<id>@<scope>".
+// Copies that agree (backups of one state dir), or whose header cannot be
+// read, stay one session.
+func (inv *Inventory) splitInstances() {
+	type key struct{ agent, sid string }
+	scopes := map[key][]int{}
+	var keys []key
+	for _, t := range inv.Transcripts {
+		k := key{t.AgentID, t.SessionID}
+		if t.SessionID == "" || t.Path == "-" {
+			continue
+		}
+		if len(scopes[k]) == 0 {
+			keys = append(keys, k)
+		}
+		if !slices.Contains(scopes[k], t.Scope) {
+			scopes[k] = append(scopes[k], t.Scope)
+		}
+	}
+	for _, k := range keys {
+		ss := scopes[k]
+		if len(ss) < 2 {
+			continue
+		}
+		slices.Sort(ss)
+		created := map[int]string{}
+		for _, t := range inv.Transcripts {
+			if t.AgentID == k.agent && t.SessionID == k.sid && !t.DB && created[t.Scope] == "" {
+				created[t.Scope] = peekCreated(t.Path)
+			}
+		}
+		// Cluster the scopes by creation time; scopes that cannot tell
+		// join the first. Each later cluster is named after its first scope.
+		first := created[ss[0]]
+		names := map[string]string{} // creation time → reported id
+		for _, s := range ss[1:] {
+			c := created[s]
+			if c == "" || first == "" || c == first {
+				continue
+			}
+			if names[c] == "" {
+				names[c] = k.sid + "@" + inv.Scopes[s]
+			}
+			if inv.Renamed == nil {
+				inv.Renamed = map[ScopedID]string{}
+			}
+			inv.Renamed[ScopedID{s, k.sid}] = names[c]
+		}
+	}
+	if len(inv.Renamed) == 0 {
+		return
+	}
+	for i := range inv.Transcripts {
+		t := &inv.Transcripts[i]
+		if r, ok := inv.Renamed[ScopedID{t.Scope, t.SessionID}]; ok {
+			t.FileSessionID, t.SessionID = t.SessionID, r
+		}
+	}
+	for i := range inv.Trajectories {
+		f := &inv.Trajectories[i]
+		f.SessionID = inv.Rename(f.Scope, f.SessionID)
+	}
+	inv.sort()
 }
 
 // collectionChildren returns the sub-directories of p that are state dirs
