@@ -100,6 +100,9 @@ type toolCall struct {
 	trajRes     *ingest.HookEvent
 	argsText    string
 	run         *run
+	// occ numbers the tool calls that reuse one id in the session (some
+	// providers number ids per response: call_0, call_1, …); 0 for the first.
+	occ int
 }
 
 type run struct {
@@ -376,10 +379,14 @@ func (b *builder) linkTools() {
 				// can link to it.
 				id = c.entries[0].ID + "#tool" + strconv.Itoa(n+1)
 			}
-			if _, dup := b.toolsBy[id]; dup {
-				continue // replayed block in a later fragment
+			prev := b.toolsBy[id]
+			if prev != nil && prev.emitter == c {
+				continue // replayed block in a later fragment of the same call
 			}
 			t := &toolCall{id: id, name: bl.ToolName, emitter: c, argsText: bl.Text, run: c.run}
+			if prev != nil {
+				t.occ = prev.occ + 1 // another call reusing the id
+			}
 			b.toolsBy[t.id] = t
 			b.tools = append(b.tools, t)
 			n++
@@ -390,7 +397,10 @@ func (b *builder) linkTools() {
 		if e.Msg == nil || e.Msg.Role != ingest.RoleToolResult || e.Msg.ToolCallID == "" {
 			continue
 		}
-		t := b.toolsBy[e.Msg.ToolCallID]
+		t, again := b.resultTarget(e.Msg.ToolCallID, i)
+		if again {
+			continue // a second result for one call
+		}
 		if t == nil {
 			// Orphan result: its toolCall was never persisted (2026.7
 			// drops the assistant message of an unknown tool). Its emitter
@@ -404,6 +414,9 @@ func (b *builder) linkTools() {
 			}
 			if t.run == nil {
 				continue
+			}
+			if prev := b.toolsBy[t.id]; prev != nil {
+				t.occ = prev.occ + 1
 			}
 			b.toolsBy[t.id] = t
 			b.tools = append(b.tools, t)
@@ -425,6 +438,27 @@ func (b *builder) linkTools() {
 			}
 		}
 	}
+}
+
+// resultTarget returns the tool call a result at entry pos answers: of the
+// calls with its id emitted before it, the earliest still without a result
+// (ids are unique per session for most providers; some reuse them per
+// response). Nil when there is none: an orphan result; again when the id
+// belongs to a single call that already has its result.
+func (b *builder) resultTarget(id string, pos int) (t *toolCall, again bool) {
+	last := b.toolsBy[id]
+	if last == nil {
+		return nil, false
+	}
+	if last.occ == 0 {
+		return last, last.result != nil
+	}
+	for _, t := range b.tools {
+		if t.id == id && t.result == nil && (t.emitter == nil || t.emitter.pos < pos) {
+			return t, false
+		}
+	}
+	return nil, true
 }
 
 // pairHooks pairs model_call_started with model_call_ended (same run id
@@ -483,10 +517,43 @@ func (b *builder) pairHooks() {
 			}
 		}
 	}
+	reused := map[string]bool{}
 	for _, t := range b.tools {
+		if t.occ > 0 {
+			reused[t.id] = true
+		}
+	}
+	for _, t := range b.tools {
+		if reused[t.id] {
+			// Several calls share the id: the k-th call gets the k-th of
+			// each event, when the counts agree; else none (not guessed).
+			t.before, t.after = b.nthHook(t, ingest.HookBeforeToolCall), b.nthHook(t, ingest.HookAfterToolCall)
+			continue
+		}
 		t.before, t.after = b.before[t.id], b.after[t.id]
 		t.trajCall, t.trajRes = b.trajCall[t.id], b.trajRes[t.id]
 	}
+}
+
+// nthHook returns the t.occ-th hook event of kind for t's id when there
+// are as many of them as tool calls with that id.
+func (b *builder) nthHook(t *toolCall, kind ingest.HookKind) *ingest.HookEvent {
+	var evs []*ingest.HookEvent
+	for i := range b.s.Hooks {
+		if ev := &b.s.Hooks[i]; ev.Kind == kind && ev.ToolCallID == t.id {
+			evs = append(evs, ev)
+		}
+	}
+	n := 0
+	for _, o := range b.tools {
+		if o.id == t.id {
+			n++
+		}
+	}
+	if len(evs) != n {
+		return nil
+	}
+	return evs[t.occ]
 }
 
 // joinHooks matches each transcript LLM call to the model_call_started
@@ -1101,6 +1168,9 @@ func (b *builder) toolSpan(base Span, t *toolCall, siblings []Span) Span {
 	r := t.run
 	sb := spanBuilder{sp: base, arena: &b.arena}
 	sb.sp.ID = NewSpanID(r.trace, "tool", t.id)
+	if t.occ > 0 {
+		sb.sp.ID = NewSpanID(r.trace, "tool", t.id, strconv.Itoa(t.occ))
+	}
 	sb.sp.Kind = KindTool
 	sb.sp.ToolName, sb.sp.ToolCallID = t.name, t.id
 	sb.sp.Name = "execute_tool " + t.name
@@ -1236,6 +1306,9 @@ func (b *builder) inferredCall(t *toolCall) *Span {
 	r := t.run
 	sb := spanBuilder{sp: Span{Trace: r.trace, Parent: NewSpanID(r.trace, "run"), AgentID: b.s.AgentID, SessionID: b.s.SessionID, SessionKey: b.s.Key, RunID: r.runID}, arena: &b.arena}
 	sb.sp.ID = NewSpanID(r.trace, "inferred-call", t.id)
+	if t.occ > 0 {
+		sb.sp.ID = NewSpanID(r.trace, "inferred-call", t.id, strconv.Itoa(t.occ))
+	}
 	sb.sp.Kind = KindLLM
 	sb.sp.Name = "chat unknown"
 	sb.sp.Status = StatusUnset

@@ -61,3 +61,58 @@ func TestPartialHookDumpKeepsCompactions(t *testing.T) {
 		t.Errorf("with the last third of the hook dump: %d LLM and %d compaction spans, transcripts alone give %d and %d", llm, comp, wantLLM, wantComp)
 	}
 }
+
+// TestReusedToolCallIDs: some providers number tool call ids per response
+// (call_0, call_1, …), so one id recurs across the calls of a session. Each
+// call's tools must still get their own spans, results and links, as with
+// unique ids.
+func TestReusedToolCallIDs(t *testing.T) {
+	const rec = "../fixtures/corpus/openclaw-2026.7.35/03-chain3/state"
+	want, _, err := tracetest.Reconstruct([]string{rec}, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.CopyFS(dir, os.DirFS(rec)); err != nil {
+		t.Fatal(err)
+	}
+	sessions := filepath.Join(dir, "agents", "main", "sessions")
+	trajs, _ := filepath.Glob(filepath.Join(sessions, "*.trajectory*"))
+	for _, p := range trajs {
+		os.Remove(p)
+	}
+	p := filepath.Join(sessions, "s03.jsonl")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ls", "read", "write"} {
+		data = bytes.ReplaceAll(data, []byte("call_s03_"+name), []byte("call_0"))
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := tracetest.Reconstruct([]string{dir}, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tracetest.Validate(got); err != nil {
+		t.Fatal(err)
+	}
+	links := func(traces []reconstruct.Trace) (tools, linked int) {
+		for _, tr := range traces {
+			for _, sp := range tr.Spans {
+				if sp.Kind == reconstruct.KindTool {
+					tools++
+					linked += len(sp.Links)
+				}
+			}
+		}
+		return
+	}
+	wt, wl := links(want)
+	gt, gl := links(got)
+	if wt != 3 || gt != wt || gl != wl {
+		t.Errorf("reused ids: %d tool spans with %d links; unique ids: %d with %d", gt, gl, wt, wl)
+	}
+}
