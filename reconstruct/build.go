@@ -565,17 +565,34 @@ func (b *builder) joinHooks() {
 	if len(b.hcalls) == 0 || len(b.calls) == 0 {
 		return
 	}
-	if b.join(0) < (len(b.calls)+1)/2 {
-		if off, ok := b.estimateSkew(); ok {
+	if n0 := b.join(0); n0 < (len(b.calls)+1)/2 {
+		// Few calls found their hook: the clocks may differ, or the dump
+		// may cover only part of the session (older files rotated away, or
+		// the recorder started late). Try the offsets that align the calls
+		// with the hook calls from the start and from the end, and keep
+		// the one that joins the most calls — if it beats no offset.
+		reset := func() {
 			for _, h := range b.hcalls {
 				h.used = false
 			}
 			for _, c := range b.calls {
 				c.hook, c.runnerUp = nil, nil
 			}
-			b.skew = off
-			b.join(off)
 		}
+		best, bestN := time.Duration(0), n0
+		for _, fromEnd := range []bool{false, true} {
+			off, ok := b.estimateSkew(fromEnd)
+			if !ok || off == 0 {
+				continue
+			}
+			reset()
+			if n := b.join(off); n > bestN || n == bestN && best != 0 && absDur(off) < absDur(best) {
+				best, bestN = off, n
+			}
+		}
+		reset()
+		b.skew = best
+		b.join(best)
 	}
 	// Runs of 2026.7 transcripts learn their run id from the hooks.
 	for _, r := range b.runs {
@@ -640,10 +657,17 @@ func (b *builder) join(off time.Duration) int {
 	return n
 }
 
-// estimateSkew pairs transcript calls and hook calls by their order within
-// each run id (or overall) and returns the median offset
-// msg.timestamp − model_call_started.
-func (b *builder) estimateSkew() (time.Duration, bool) {
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// estimateSkew pairs transcript calls and successful hook calls by their
+// order — from the first ones, or from the last ones — and returns the
+// median offset msg.timestamp − model_call_started.
+func (b *builder) estimateSkew(fromEnd bool) (time.Duration, bool) {
 	var hs []*hookCall
 	for _, h := range b.hcalls {
 		if h.ended == nil || h.ended.Outcome == "error" {
@@ -657,7 +681,11 @@ func (b *builder) estimateSkew() (time.Duration, bool) {
 	}
 	d := make([]time.Duration, 0, n)
 	for i := 0; i < n; i++ {
-		d = append(d, b.calls[i].msg.Time.Sub(hs[i].start()))
+		c, h := b.calls[i], hs[i]
+		if fromEnd {
+			c, h = b.calls[len(b.calls)-n+i], hs[len(hs)-n+i]
+		}
+		d = append(d, c.msg.Time.Sub(h.start()))
 	}
 	slices.Sort(d)
 	return d[len(d)/2], true
@@ -851,6 +879,8 @@ func (b *builder) emitRun(r *run) Trace {
 		switch {
 		case r.viaRunID:
 			sb.ev("parent", MethodTranscriptRunID, confRunID, "", src)
+		case r.runID != "" && b.skew != 0:
+			sb.ev("parent", MethodHookJoin, confSkew, "", src) // learned through a skew-corrected join
 		case r.runID != "":
 			sb.ev("parent", MethodHookJoin, confRunID, "", src)
 		default:
@@ -1018,6 +1048,9 @@ func (b *builder) llmSpan(base Span, c *llmCall, parentEv func(*spanBuilder, ing
 			start = hs
 		}
 		startM, startC = MethodHookExact, confHookExact
+		if b.skew != 0 {
+			startM, startC = MethodHookSkewed, confSkew
+		}
 		startSrc = append(startSrc, h.started.Src)
 		if he, ok := h.end(); ok {
 			he = b.hookTime(he)
@@ -1027,6 +1060,9 @@ func (b *builder) llmSpan(base Span, c *llmCall, parentEv func(*spanBuilder, ing
 				end = he
 			}
 			endM, endC = MethodHookExact, confHookExact
+			if b.skew != 0 {
+				endM, endC = MethodHookSkewed, confSkew
+			}
 			endSrc = append(endSrc, h.ended.Src)
 		}
 		note := ""

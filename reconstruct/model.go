@@ -98,6 +98,7 @@ const (
 	MethodHookExact         = "hook.exact"                 // a hook fired at this instant (model_call_*, *_tool_call)
 	MethodHookDuration      = "hook.duration"              // a hook's durationMs measured back from its firing time
 	MethodHookJoin          = "hook.join"                  // joined to a transcript call by run id and start time
+	MethodHookSkewed        = "hook.skew_corrected"        // a hook time shifted by the session's estimated clock offset
 	MethodTrajectory        = "trajectory.exact"           // trajectory tool.call / tool.result timestamp
 	MethodTranscriptTime    = "transcript.timestamp"       // message.timestamp (start) or entry append time (end)
 	MethodTranscriptGroup   = "transcript.group_end"       // toolResult time of a parallel group: the group's end

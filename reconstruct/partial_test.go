@@ -116,3 +116,45 @@ func TestReusedToolCallIDs(t *testing.T) {
 		t.Errorf("reused ids: %d tool spans with %d links; unique ids: %d with %d", gt, gl, wt, wl)
 	}
 }
+
+// TestPartialHookDumpJoinsTheRightRun: 2026.7 transcripts learn their run
+// ids from the hooks. With only the last part of the dump, a run must get
+// its own run id or none — never another run's (the offset that aligns the
+// first calls with the first surviving hooks is wrong for a truncated dump).
+func TestPartialHookDumpJoinsTheRightRun(t *testing.T) {
+	const rec = "../fixtures/corpus/openclaw-2026.7.35/07-multi-run"
+	full, _, err := tracetest.Reconstruct([]string{filepath.Join(rec, "state"), filepath.Join(rec, "hooks.jsonl")}, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(rec, "hooks.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	partial := filepath.Join(t.TempDir(), "hooks.jsonl")
+	if err := os.WriteFile(partial, bytes.Join(lines[39:], nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := tracetest.Reconstruct([]string{filepath.Join(rec, "state"), partial}, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{}
+	for _, tr := range full {
+		want[tr.Ordinal] = tr.RunID
+	}
+	learned := 0
+	for _, tr := range got {
+		if tr.RunID == "" {
+			continue
+		}
+		learned++
+		if tr.RunID != want[tr.Ordinal] {
+			t.Errorf("run %d got run id %s, it is %s", tr.Ordinal, tr.RunID, want[tr.Ordinal])
+		}
+	}
+	if learned == 0 {
+		t.Error("no run learned its id from the surviving hooks")
+	}
+}
