@@ -885,7 +885,9 @@ func (c *Corpus) readSession(g *group) *Session {
 				add(line, Source{File: src.Name, Line: n}, last, time.Time{})
 			})
 		}
-		if err != nil {
+		if re := (*readErr)(nil); errors.As(err, &re) {
+			s.lineError(Source{File: src.Name, Line: re.line}, fmt.Errorf("reading stopped here: %w", re.err))
+		} else if err != nil {
 			s.lineError(Source{File: src.Name}, err)
 		}
 		s.Copies = append(s.Copies, st)
@@ -1017,11 +1019,21 @@ func (c *Corpus) readLines(src TranscriptSource, fn func(line []byte, n int, las
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("line %d: %w", lr.line+1, err)
+			return &readErr{line: lr.line + 1, err: err}
 		}
 		fn(line, lr.line, lr.last)
 	}
 }
+
+// readErr is a read that failed part way (a truncated compressed stream, an
+// I/O error) at a line: what came before it was used.
+type readErr struct {
+	line int
+	err  error
+}
+
+func (e *readErr) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
+func (e *readErr) Unwrap() error { return e.err }
 
 // peekCreated returns the creation time a transcript's header records (its
 // timestamp), "" when the file has no readable header.

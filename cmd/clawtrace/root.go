@@ -73,7 +73,11 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 		strings.Contains(err.Error(), "arg(s)"):
 		code = exitUsage
 	}
-	if msg := err.Error(); msg != "" {
+	msg := err.Error()
+	if code == exitInterrupt {
+		msg = "interrupted"
+	}
+	if msg != "" {
 		fmt.Fprintf(stdio.Err, "clawtrace: %s\n", msg)
 	}
 	if code == exitUsage {
