@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -1043,10 +1044,9 @@ func peekCreated(path string) string {
 		return ""
 	}
 	defer rc.Close()
-	lr := newLineReader(rc)
-	defer lr.release()
-	line, err := lr.next()
-	if err != nil {
+	// The header is a short first line: read only the start of the file.
+	line, err := bufio.NewReaderSize(rc, 4096).ReadSlice('\n')
+	if err != nil && err != io.EOF {
 		return ""
 	}
 	e, err := ParseEntry(line, Source{}, ParseOptions{})

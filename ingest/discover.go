@@ -199,8 +199,9 @@ func (inv *Inventory) add(p, collection string) {
 func (inv *Inventory) splitInstances() {
 	type key struct{ agent, sid string }
 	scopes := map[key][]int{}
+	sources := map[key][]int{} // indexes in inv.Transcripts
 	var keys []key
-	for _, t := range inv.Transcripts {
+	for i, t := range inv.Transcripts {
 		k := key{t.AgentID, t.SessionID}
 		if t.SessionID == "" || t.Path == "-" {
 			continue
@@ -211,6 +212,7 @@ func (inv *Inventory) splitInstances() {
 		if !slices.Contains(scopes[k], t.Scope) {
 			scopes[k] = append(scopes[k], t.Scope)
 		}
+		sources[k] = append(sources[k], i)
 	}
 	for _, k := range keys {
 		ss := scopes[k]
@@ -219,8 +221,8 @@ func (inv *Inventory) splitInstances() {
 		}
 		slices.Sort(ss)
 		created := map[int]string{}
-		for _, t := range inv.Transcripts {
-			if t.AgentID == k.agent && t.SessionID == k.sid && !t.DB && created[t.Scope] == "" {
+		for _, i := range sources[k] {
+			if t := inv.Transcripts[i]; !t.DB && created[t.Scope] == "" {
 				created[t.Scope] = peekCreated(t.Path)
 			}
 		}
