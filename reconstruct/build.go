@@ -978,10 +978,15 @@ func (b *builder) emitRun(r *run) Trace {
 	if tr.Subagent {
 		rs.sp.Links = nil
 	}
+	// The run's model and provider are those of its first call in time.
+	var first *Span
 	for i := range spans {
-		if spans[i].Model != "" && rs.sp.Model == "" {
-			rs.sp.Model, rs.sp.Provider = spans[i].Model, spans[i].Provider
+		if sp := &spans[i]; sp.Model != "" && (first == nil || sp.Start.Before(first.Start)) {
+			first = sp
 		}
+	}
+	if first != nil {
+		rs.sp.Model, rs.sp.Provider = first.Model, first.Provider
 	}
 	rootSpan := rs.done()
 	slices.SortStableFunc(spans, func(a, b Span) int {

@@ -188,21 +188,24 @@ func (w *otlpWriter) span(sp ptrace.Span, t *reconstruct.Trace, s *reconstruct.S
 	a.PutStr("gen_ai.operation.name", s.Kind.Operation())
 	switch {
 	case s.Kind == reconstruct.KindRun:
-		putStr("gen_ai.provider.name", s.Provider)
+		putStr("gen_ai.provider.name", GenAIProvider(s.Provider))
+		putStr("clawtrace.provider", s.Provider)
 		putStr("gen_ai.request.model", s.Model)
 		putStr("gen_ai.agent.id", s.AgentID)
 		putStr("gen_ai.agent.name", s.AgentID)
 	case chat:
-		putStr("gen_ai.provider.name", s.Provider)
+		putStr("gen_ai.provider.name", GenAIProvider(s.Provider))
+		putStr("clawtrace.provider", s.Provider)
 		putStr("gen_ai.request.model", s.Model)
 		putStr("gen_ai.response.model", s.ResponseModel)
 		putStr("gen_ai.response.id", s.ResponseID)
 		if s.FinishReason != "" {
-			a.PutEmptySlice("gen_ai.response.finish_reasons").AppendEmpty().SetStr(s.FinishReason)
+			a.PutEmptySlice("gen_ai.response.finish_reasons").AppendEmpty().SetStr(GenAIFinishReason(s.FinishReason))
 		}
 	case s.Kind == reconstruct.KindTool:
 		putStr("gen_ai.tool.name", s.ToolName)
 		putStr("gen_ai.tool.call.id", s.ToolCallID)
+		a.PutStr("gen_ai.tool.type", "function")
 	}
 	putStr("gen_ai.conversation.id", s.SessionID)
 	u := &s.Usage
@@ -210,7 +213,7 @@ func (w *otlpWriter) span(sp ptrace.Span, t *reconstruct.Trace, s *reconstruct.S
 		a.PutInt("gen_ai.usage.input_tokens", promptTokens(u))
 		a.PutInt("gen_ai.usage.output_tokens", u.Output)
 		a.PutInt("gen_ai.usage.cache_read.input_tokens", u.CacheRead)
-		a.PutInt("gen_ai.usage.cache_creation.input_tokens", u.CacheWrite)
+		a.PutInt("gen_ai.usage.cache_write.input_tokens", u.CacheWrite)
 	}
 	if s.Status == reconstruct.StatusError {
 		// No low-cardinality error class is known: the convention's
@@ -308,9 +311,9 @@ func (w *otlpWriter) span(sp ptrace.Span, t *reconstruct.Trace, s *reconstruct.S
 	}
 
 	switch s.Status {
-	case reconstruct.StatusOK:
-		sp.Status().SetCode(ptrace.StatusCodeOk)
 	case reconstruct.StatusError:
+		// Success leaves the status unset, as the conventions require
+		// (recording-errors: "MUST be left unset").
 		sp.Status().SetCode(ptrace.StatusCodeError)
 		sp.Status().SetMessage(w.redact(s.StatusMessage))
 	}
@@ -402,4 +405,51 @@ func EvidenceString(e reconstruct.Evidence) string {
 		b.WriteString(e.Note)
 	}
 	return b.String()
+}
+
+// genAIProviders maps OpenClaw provider ids to the well-known values of
+// gen_ai.provider.name (OpenTelemetry GenAI registry); other ids pass
+// through unchanged, as the convention allows. The OpenClaw id is kept in
+// clawtrace.provider.
+var genAIProviders = map[string]string{
+	"anthropic":              "anthropic",
+	"openai":                 "openai",
+	"openai-codex":           "openai",
+	"azure-openai":           "azure.ai.openai",
+	"azure-openai-responses": "azure.ai.openai",
+	"google-gemini-cli":      "gcp.gemini",
+	"google":                 "gcp.gemini",
+	"gemini":                 "gcp.gemini",
+	"google-vertex":          "gcp.vertex_ai",
+	"vertex":                 "gcp.vertex_ai",
+	"amazon-bedrock":         "aws.bedrock",
+	"bedrock":                "aws.bedrock",
+	"aws-bedrock":            "aws.bedrock",
+	"mistral":                "mistral_ai",
+	"xai":                    "x_ai",
+	"groq":                   "groq",
+	"deepseek":               "deepseek",
+	"perplexity":             "perplexity",
+	"cohere":                 "cohere",
+}
+
+// GenAIProvider returns the gen_ai.provider.name value for an OpenClaw
+// provider id.
+func GenAIProvider(id string) string {
+	if v, ok := genAIProviders[strings.ToLower(id)]; ok {
+		return v
+	}
+	return id
+}
+
+// GenAIFinishReason maps OpenClaw's stopReason to the convention's finish
+// reasons (stop, length, tool_call, error, …); others pass through.
+func GenAIFinishReason(r string) string {
+	switch r {
+	case "toolUse":
+		return "tool_call"
+	case "stop", "length", "error", "content_filter":
+		return r
+	}
+	return r
 }

@@ -240,9 +240,10 @@ func checkLine(t *testing.T, line []byte, traces []reconstruct.Trace) {
 			if sp.Status().Code() != ptrace.StatusCodeError {
 				t.Errorf("%s: status %v, want error", where, sp.Status().Code())
 			}
-		case reconstruct.StatusOK:
-			if sp.Status().Code() != ptrace.StatusCodeOk {
-				t.Errorf("%s: status %v, want ok", where, sp.Status().Code())
+		default:
+			// Success leaves the status unset (semconv recording-errors).
+			if sp.Status().Code() != ptrace.StatusCodeUnset {
+				t.Errorf("%s: status %v, want unset", where, sp.Status().Code())
 			}
 		}
 		// Usage only on chat spans, exactly when the model knows it.
@@ -590,9 +591,9 @@ func TestNewOTLPTracesLayout(t *testing.T) {
 		"gen_ai.usage.input_tokens":                130, // 10 + 100 cache read + 20 cache write
 		"gen_ai.usage.output_tokens":               5,
 		"gen_ai.usage.cache_read.input_tokens":     100,
-		"gen_ai.usage.cache_creation.input_tokens": 20,
+		"gen_ai.usage.cache_write.input_tokens": 20,
 		"gen_ai.provider.name":                     "anthropic",
-		"gen_ai.response.finish_reasons":           []any{"toolUse"},
+		"gen_ai.response.finish_reasons":           []any{"tool_call"},
 		"clawtrace.cost.usd":                       0.25,
 		"clawtrace.cost.source":                    CostSourceRecorded,
 	}
@@ -758,4 +759,18 @@ func FuzzWriteOTLPJSON(f *testing.F) {
 			t.Fatalf("round trip changed the bytes:\n%s", tracetest.FirstDiff(line, append(again, '\n')))
 		}
 	})
+}
+
+func TestGenAIProviderAndFinishReason(t *testing.T) {
+	for id, want := range map[string]string{"google": "gcp.gemini", "amazon-bedrock": "aws.bedrock", "xai": "x_ai",
+		"mistral": "mistral_ai", "azure-openai-responses": "azure.ai.openai", "openai": "openai", "ollama": "ollama", "mock": "mock"} {
+		if got := GenAIProvider(id); got != want {
+			t.Errorf("GenAIProvider(%q) = %q, want %q", id, got, want)
+		}
+	}
+	for r, want := range map[string]string{"toolUse": "tool_call", "stop": "stop", "length": "length", "error": "error", "aborted": "aborted"} {
+		if got := GenAIFinishReason(r); got != want {
+			t.Errorf("GenAIFinishReason(%q) = %q, want %q", r, got, want)
+		}
+	}
 }

@@ -52,8 +52,12 @@ const (
 type Exporter struct {
 	// Endpoint is the receiver's base URL (http or https), e.g.
 	// http://localhost:4318. "/v1/traces" is appended unless the path
-	// already ends with it.
+	// already ends with it, or ExactURL is set.
 	Endpoint string
+	// ExactURL sends to Endpoint as it is (a per-signal endpoint such as
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, which the spec says is used
+	// without modification).
+	ExactURL bool
 	// Headers are added to every request (e.g. authorization).
 	Headers map[string]string
 	// JSON sends OTLP/JSON instead of protobuf.
@@ -162,6 +166,9 @@ func TracesURL(endpoint string) (string, error) {
 // decode, is taken as "everything accepted".
 func (e *Exporter) Export(ctx context.Context, td ptrace.Traces) (accepted int, err error) {
 	u, err := TracesURL(e.Endpoint)
+	if e.ExactURL {
+		u = e.Endpoint
+	}
 	if err != nil {
 		return 0, err
 	}

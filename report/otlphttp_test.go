@@ -421,3 +421,27 @@ func TestProtoPartialSuccessMalformed(t *testing.T) {
 		}
 	}
 }
+
+// TestExporterExactURL: a per-signal endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+// is used as it is; a base endpoint gets /v1/traces.
+func TestExporterExactURL(t *testing.T) {
+	var paths []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	for _, exact := range []bool{true, false} {
+		e := NewExporter(srv.URL + "/otlp/traces")
+		e.ExactURL = exact
+		if _, err := e.Export(context.Background(), testTraces(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"/otlp/traces", "/otlp/traces/v1/traces"}; strings.Join(paths, " ") != strings.Join(want, " ") {
+		t.Errorf("paths %v, want %v", paths, want)
+	}
+}

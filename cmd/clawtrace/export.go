@@ -39,15 +39,19 @@ exponential backoff, honouring Retry-After, up to --retries times. Any other
 error status stops the export. Spans a receiver rejects in a partial
 success are counted and make the command fail after the rest was sent.
 
-The endpoint defaults to $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else
-$OTEL_EXPORTER_OTLP_ENDPOINT. Trace and span ids are content hashes, so
-exporting the same inputs twice sends the same ids again.`,
+--endpoint and $OTEL_EXPORTER_OTLP_ENDPOINT are base URLs ("/v1/traces" is
+appended); $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, used when neither is given
+as --endpoint, is the full URL and is used as it is. Trace and span ids are
+content hashes, so exporting the same inputs twice sends the same ids again.`,
 		Example: `  clawtrace export --endpoint http://localhost:4318 ~/.openclaw
   clawtrace export --endpoint https://otel.example.com --header "Authorization=Bearer $TOKEN" state/ hooks.jsonl
   clawtrace export --endpoint http://localhost:6006 --semconv openinference --content --since 2026-09-01`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			exact := false
 			if endpoint == "" {
+				// A per-signal endpoint is used as it is (OTLP exporter spec).
 				endpoint = os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+				exact = endpoint != ""
 			}
 			if endpoint == "" {
 				endpoint = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -72,6 +76,7 @@ exporting the same inputs twice sends the same ids again.`,
 				return err
 			}
 			exp := report.NewExporter(endpoint)
+			exp.ExactURL = exact
 			exp.Headers = map[string]string{"User-Agent": "clawtrace/" + version}
 			for _, h := range headers {
 				k, v, ok := strings.Cut(h, "=")
