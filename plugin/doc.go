@@ -13,8 +13,9 @@
 //     it as JSON5 and supports "$include"; a file with comments, trailing
 //     commas, unquoted keys or includes is left alone and the caller gets the
 //     exact snippet to merge by hand (Result.Snippet). Rewrites keep every
-//     other key, the key order, and every other value byte for byte; only the
-//     indentation is normalized.
+//     other key, the key order, and every scalar value byte for byte; the
+//     layout is normalized to one key per line with the file's indentation
+//     (an object written on one line is spread over several).
 //   - Every write is atomic (temporary file in the same directory, then
 //     rename). Install and Uninstall are idempotent: a second run with the
 //     same arguments writes nothing and reports nothing done.

@@ -29,12 +29,19 @@ var Files embed.FS
 // plugin's defaults: <state>/clawtrace/hooks.jsonl, no content, 64 MiB,
 // 4096 characters, 50 messages).
 type InstallOptions struct {
+	// ConfigPath is the OpenClaw config file when it is not
+	// <state>/openclaw.json ($OPENCLAW_CONFIG_PATH, see Locate).
+	ConfigPath string
 	// Path is the hook dump file. A relative path is taken from the state
 	// directory by the plugin.
 	Path string
 	// Content, when non-nil, sets whether prompts, messages, tool parameters
 	// and results are written (true) or replaced by their size (false).
 	Content *bool
+	// AllHooks, when non-nil, sets whether every OpenClaw hook is recorded
+	// (true) or only those clawtrace reads (false, the plugin's default:
+	// some hooks change OpenClaw's behaviour merely by having a handler).
+	AllHooks *bool
 	// MaxBytes, when > 0, is the size at which the dump is rotated to
 	// <path>.1.
 	MaxBytes int64
@@ -84,6 +91,9 @@ func Install(stateDir string, opts InstallOptions) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{PluginDir: pluginDir(stateDir), ConfigPath: configPath(stateDir)}
+	if opts.ConfigPath != "" {
+		res.ConfigPath = opts.ConfigPath
+	}
 	if err := installFiles(&res); err != nil {
 		return res, err
 	}
@@ -107,7 +117,11 @@ func Install(stateDir string, opts InstallOptions) (Result, error) {
 // Uninstall removes the plugin files from <stateDir>/extensions and the
 // plugin's entry from openclaw.json. Hook dumps are kept. Running it when
 // nothing is installed (or stateDir does not exist) does nothing.
-func Uninstall(stateDir string) (Result, error) {
+func Uninstall(stateDir string) (Result, error) { return UninstallConfig(stateDir, "") }
+
+// UninstallConfig is Uninstall with the config file named explicitly
+// ($OPENCLAW_CONFIG_PATH); "" means <stateDir>/openclaw.json.
+func UninstallConfig(stateDir, config string) (Result, error) {
 	if stateDir == "" {
 		return Result{}, errors.New("uninstall: no state directory given")
 	}
@@ -116,6 +130,9 @@ func Uninstall(stateDir string) (Result, error) {
 		return Result{}, fmt.Errorf("uninstall: %w", err)
 	}
 	res := Result{PluginDir: pluginDir(stateDir), ConfigPath: configPath(stateDir)}
+	if config != "" {
+		res.ConfigPath = config
+	}
 	if !isDir(stateDir) {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s does not exist: nothing to uninstall", stateDir))
 		return res, nil
@@ -396,6 +413,9 @@ func applyOptions(cfg *object, opts InstallOptions) bool {
 	if opts.Content != nil {
 		changed = cfg.set("content", *opts.Content) || changed
 	}
+	if opts.AllHooks != nil {
+		changed = cfg.set("allHooks", *opts.AllHooks) || changed
+	}
 	if opts.MaxBytes > 0 {
 		changed = cfg.set("maxBytes", opts.MaxBytes) || changed
 	}
@@ -554,4 +574,24 @@ func fileExists(p string) bool {
 func isWorldWritable(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().Perm()&0o002 != 0
+}
+
+// Locate returns where OpenClaw looks for plugins and its config, as
+// OpenClaw resolves them: $OPENCLAW_STATE_DIR; else the folder of
+// $OPENCLAW_CONFIG_PATH (which is then the config file); else ~/.openclaw
+// (under $OPENCLAW_HOME when set). OpenClaw does not fall back to the
+// legacy ~/.clawdbot for plugins. config is "" unless named by
+// $OPENCLAW_CONFIG_PATH.
+func Locate() (stateDir, config string) {
+	if d := os.Getenv("OPENCLAW_STATE_DIR"); d != "" {
+		return d, ""
+	}
+	if c := os.Getenv("OPENCLAW_CONFIG_PATH"); c != "" {
+		return filepath.Dir(c), c
+	}
+	home := os.Getenv("OPENCLAW_HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, ".openclaw"), ""
 }

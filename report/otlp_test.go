@@ -588,14 +588,14 @@ func TestNewOTLPTracesLayout(t *testing.T) {
 		t.Errorf("start %v, want %v (nanoseconds kept)", got, t0)
 	}
 	want := map[string]any{
-		"gen_ai.usage.input_tokens":                130, // 10 + 100 cache read + 20 cache write
-		"gen_ai.usage.output_tokens":               5,
-		"gen_ai.usage.cache_read.input_tokens":     100,
+		"gen_ai.usage.input_tokens":             130, // 10 + 100 cache read + 20 cache write
+		"gen_ai.usage.output_tokens":            5,
+		"gen_ai.usage.cache_read.input_tokens":  100,
 		"gen_ai.usage.cache_write.input_tokens": 20,
-		"gen_ai.provider.name":                     "anthropic",
-		"gen_ai.response.finish_reasons":           []any{"tool_call"},
-		"clawtrace.cost.usd":                       0.25,
-		"clawtrace.cost.source":                    CostSourceRecorded,
+		"gen_ai.provider.name":                  "anthropic",
+		"gen_ai.response.finish_reasons":        []any{"tool_call"},
+		"clawtrace.cost.usd":                    0.25,
+		"clawtrace.cost.source":                 CostSourceRecorded,
 	}
 	raw := llm.Attributes().AsRaw()
 	for k, v := range want {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/clawtrace/clawtrace/ingest"
 	"github.com/clawtrace/clawtrace/plugin"
 )
 
@@ -32,7 +31,7 @@ finds that file when it reads the state dir. See docs/capture.md.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var stateDir, path string
-	var content bool
+	var content, allHooks bool
 	var maxBytes int64
 	var maxString, maxMessages int
 	install := &cobra.Command{
@@ -46,10 +45,13 @@ Running it again changes nothing. Restart a running gateway afterwards.`,
   clawtrace hooks install --state-dir ~/.openclaw --content`,
 		Args: noArgs("give the state dir with --state-dir and the hook dump file with --path"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := stateDirOrDefault(stateDir)
-			opts := plugin.InstallOptions{Path: path, MaxBytes: maxBytes, MaxStringChars: maxString, MaxMessages: maxMessages}
+			dir, config := stateDirOrDefault(stateDir)
+			opts := plugin.InstallOptions{ConfigPath: config, Path: path, MaxBytes: maxBytes, MaxStringChars: maxString, MaxMessages: maxMessages}
 			if cmd.Flags().Changed("content") {
 				opts.Content = &content
+			}
+			if cmd.Flags().Changed("all-hooks") {
+				opts.AllHooks = &allHooks
 			}
 			res, err := plugin.Install(dir, opts)
 			if err != nil {
@@ -59,8 +61,9 @@ Running it again changes nothing. Restart a running gateway afterwards.`,
 			return nil
 		},
 	}
-	install.Flags().StringVar(&stateDir, "state-dir", "", "OpenClaw state dir (default $OPENCLAW_STATE_DIR, else ~/.openclaw)")
+	install.Flags().StringVar(&stateDir, "state-dir", "", "OpenClaw state dir (default: where OpenClaw looks — $OPENCLAW_STATE_DIR, else the folder of $OPENCLAW_CONFIG_PATH, else ~/.openclaw)")
 	install.Flags().StringVar(&path, "path", "", "hook dump file (default <state>/clawtrace/hooks.jsonl)")
+	install.Flags().BoolVar(&allHooks, "all-hooks", false, "record every OpenClaw hook, not only the ones clawtrace reads (some change OpenClaw's behaviour merely by being observed: see docs/capture.md)")
 	install.Flags().BoolVar(&content, "content", false, "also record prompts, messages, tool parameters and results (off: only their sizes)")
 	install.Flags().Int64Var(&maxBytes, "max-bytes", 0, "rotate the dump at this size (default 64 MiB)")
 	install.Flags().IntVar(&maxString, "max-string-chars", 0, "cut strings longer than this (default 4096)")
@@ -71,7 +74,7 @@ Running it again changes nothing. Restart a running gateway afterwards.`,
 		Short: "Remove the recorder plugin and disable it (hook dumps are kept)",
 		Args:  noArgs("give the state dir with --state-dir"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := plugin.Uninstall(stateDirOrDefault(stateDir))
+			res, err := plugin.UninstallConfig(stateDirOrDefault(stateDir))
 			if err != nil {
 				return err
 			}
@@ -79,7 +82,7 @@ Running it again changes nothing. Restart a running gateway afterwards.`,
 			return nil
 		},
 	}
-	uninstall.Flags().StringVar(&stateDir, "state-dir", "", "OpenClaw state dir (default $OPENCLAW_STATE_DIR, else ~/.openclaw)")
+	uninstall.Flags().StringVar(&stateDir, "state-dir", "", "OpenClaw state dir (default: where OpenClaw looks — $OPENCLAW_STATE_DIR, else the folder of $OPENCLAW_CONFIG_PATH, else ~/.openclaw)")
 	cmd.AddCommand(install, uninstall)
 	return cmd
 }
@@ -95,11 +98,13 @@ func noArgs(hint string) cobra.PositionalArgs {
 	}
 }
 
-func stateDirOrDefault(dir string) string {
+// stateDirOrDefault is --state-dir, else where OpenClaw itself looks
+// (plugin.Locate), and the config file when $OPENCLAW_CONFIG_PATH names it.
+func stateDirOrDefault(dir string) (string, string) {
 	if dir != "" {
-		return dir
+		return dir, ""
 	}
-	return ingest.DefaultStateDirs()[0]
+	return plugin.Locate()
 }
 
 func printHookResult(w io.Writer, verb string, r plugin.Result) {

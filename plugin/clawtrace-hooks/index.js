@@ -99,6 +99,39 @@ export const HOOK_NAMES = Object.freeze([
   "before_install",
 ]);
 
+/**
+ * The hooks registered by default: the ones clawtrace reads (§6 of the
+ * formats doc). Some other hooks change what OpenClaw does merely by having
+ * a handler — message_sending and reply_payload_sending turn off Telegram's
+ * live reply preview, skill_proposal_evaluate records a verdict — so the
+ * full list is opt-in (config allHooks: true).
+ */
+export const READER_HOOKS = Object.freeze([
+  "model_call_started",
+  "model_call_ended",
+  "llm_input",
+  "llm_output",
+  "agent_end",
+  "before_tool_call",
+  "after_tool_call",
+  "tool_result_persist",
+  "session_start",
+  "session_end",
+  "before_compaction",
+  "after_compaction",
+  "subagent_spawned",
+  "subagent_ended",
+  "message_received",
+  "message_sent",
+]);
+
+/**
+ * Priority of the recorder's handlers: OpenClaw runs handlers of one hook
+ * in priority order (higher first), so a high priority stamps the time
+ * before other plugins' handlers run (an approval prompt, say).
+ */
+export const RECORDER_PRIORITY = 1000000;
+
 /** Defaults for the plugin config (plugins.entries.clawtrace-hooks.config). */
 export const DEFAULTS = Object.freeze({
   content: false,
@@ -474,7 +507,7 @@ export function resolveOptions(pluginConfig, { env = process.env, stateDir } = {
   let file = nonEmpty(env[PATH_ENV]) || nonEmpty(cfg.path) || path.join("clawtrace", "hooks.jsonl");
   file = expandHome(file, env);
   if (!path.isAbsolute(file)) file = path.resolve(state, file);
-  const names = new Set(HOOK_NAMES);
+  const names = new Set(cfg.allHooks === true ? HOOK_NAMES : READER_HOOKS);
   for (const n of arrayOfStrings(cfg.extraHooks)) names.add(n);
   for (const n of arrayOfStrings(cfg.skipHooks)) names.delete(n);
   return {
@@ -693,9 +726,13 @@ export function register(api) {
     const registered = [];
     for (const name of opts.hooks) {
       try {
-        api.on(name, (event, ctx) => {
-          recorder.record(name, event, ctx, inst);
-        });
+        api.on(
+          name,
+          (event, ctx) => {
+            recorder.record(name, event, ctx, inst);
+          },
+          { priority: RECORDER_PRIORITY },
+        );
         registered.push(name);
       } catch {
         // an unknown or refused hook name must not stop the others

@@ -10,6 +10,8 @@ import path from "node:path";
 
 import plugin, {
   HOOK_NAMES,
+  READER_HOOKS,
+  RECORDER_PRIORITY,
   PATH_ENV,
   REGISTER_HOOK,
   capString,
@@ -57,7 +59,8 @@ function fakeApi(config, extra = {}) {
     registrationMode: "full",
     pluginConfig: config,
     logger: { warn: (m) => warnings.push(m), info() {}, error() {}, debug() {} },
-    on(name, handler) {
+    on(name, handler, opts) {
+      assert.equal(opts?.priority, RECORDER_PRIORITY, `${name} registered with the recorder's priority`);
       handlers.set(name, handler);
     },
     ...extra,
@@ -99,17 +102,25 @@ test("default export is an OpenClaw plugin definition", () => {
   assert.equal(Object.keys(pkg.dependencies ?? {}).length, 0);
 });
 
-test("registers every required and known hook and writes a register line", () => {
+test("registers the required hooks only by default and writes a register line", () => {
   const { handlers, file } = setup("register");
   for (const h of REQUIRED_HOOKS) assert.ok(handlers.has(h), `registers ${h}`);
-  assert.equal(handlers.size, HOOK_NAMES.length);
+  assert.equal(handlers.size, READER_HOOKS.length);
+  for (const h of ["message_sending", "reply_payload_sending", "skill_proposal_evaluate", "before_agent_run"]) {
+    assert.ok(!handlers.has(h), `does not register ${h} by default (it changes OpenClaw's behaviour)`);
+  }
   const lines = readLines(file);
   assert.equal(lines.length, 1);
   assert.equal(lines[0].hook, REGISTER_HOOK);
   assert.equal(lines[0].event.registrationMode, "full");
   assert.equal(lines[0].event.content, false);
-  assert.deepEqual(lines[0].event.hooks, HOOK_NAMES);
+  assert.deepEqual(lines[0].event.hooks, READER_HOOKS);
   assert.equal(lines[0].ctx, null);
+});
+
+test("allHooks registers every known hook", () => {
+  const { handlers } = setup("allhooks", { allHooks: true });
+  assert.equal(handlers.size, HOOK_NAMES.length);
 });
 
 test("every handler returns nothing, even for odd payloads", () => {
