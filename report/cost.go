@@ -403,7 +403,7 @@ func (a *Aggregator) Add(traces []reconstruct.Trace) {
 		}
 		for si := range t.Spans {
 			sp := &t.Spans[si]
-			if sp.Confidence < 0.5 {
+			if IsLowConfidence(sp.Confidence) {
 				a.cov.LowConfidenceSpans++
 			}
 			switch sp.Kind {
@@ -1322,7 +1322,7 @@ func (r *Report) footerLines() []string {
 	c := r.Coverage
 	lines = append(lines, fmt.Sprintf("coverage: sessions read %s (runs %s); archived or exported copies read %s (duplicate entries counted once: %s); "+
 		"deleted sessions included %s; /fork copies not counted again %s; unpriced calls %s; calls without usage %s; "+
-		"low-confidence spans (<0.5) %s; skipped lines %s; spawned sessions not found %s",
+		"low-confidence spans (≤0.5) %s; skipped lines %s; spawned sessions not found %s",
 		fmtInt(c.SessionsRead), fmtInt(c.Runs), fmtInt(c.ArchivedCopies), fmtInt(c.DuplicateEntries), fmtInt(c.DeletedSessions),
 		fmtInt(c.ForkCopies), fmtInt(c.UnpricedCalls), fmtInt(c.CallsWithoutUsage), fmtInt(c.LowConfidenceSpans),
 		fmtInt(c.SkippedLines), fmtInt(c.SubagentsNotFound)))

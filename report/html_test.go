@@ -74,3 +74,35 @@ func TestHTMLWriterEscapesAndContent(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLIndexAndLowConfidence: every run is in the index with a link to
+// its section, and a span at the matcher's lowest confidence (0.5) is
+// hatched.
+func TestHTMLIndexAndLowConfidence(t *testing.T) {
+	traces, _, err := tracetest.Reconstruct([]string{"../fixtures/corpus/openclaw-2026.9.6"}, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	traces[0].Spans[len(traces[0].Spans)-1].Confidence = 0.5
+	var buf bytes.Buffer
+	h := NewHTMLWriter(&buf, "runs", false)
+	if err := h.Write(traces); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	_, index, ok := strings.Cut(out, `id="index"`)
+	if !ok {
+		t.Fatal("no index")
+	}
+	for _, tr := range traces {
+		if !strings.Contains(index, `<a href="#t`+tr.ID.String()+`">`) || !strings.Contains(out, `id="t`+tr.ID.String()+`"`) {
+			t.Errorf("run %s not in the index or without its section", tr.ID)
+		}
+	}
+	if got := strings.Count(out, " low\" style="); got != 1 {
+		t.Errorf("%d hatched bars, want 1", got)
+	}
+}
