@@ -80,14 +80,12 @@ func BenchmarkParseHookLine(b *testing.B) {
 	}
 }
 
-// BenchmarkParseEntryFile measures the parser on the transcript named by
-// CLAWTRACE_BENCH_JSONL (e.g. a large file of a fixtures/gen corpus, whose
-// tool outputs are denser in escapes and non-ASCII text than the
-// recordings).
-func BenchmarkParseEntryFile(b *testing.B) {
-	p := os.Getenv("CLAWTRACE_BENCH_JSONL")
+// benchFile runs parse over every line of the file named by the
+// environment variable env (skipping when it is unset), counting its bytes.
+func benchFile(b *testing.B, env string, parse func([]byte) error) {
+	p := os.Getenv(env)
 	if p == "" {
-		b.Skip("CLAWTRACE_BENCH_JSONL not set")
+		b.Skip(env + " not set")
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -98,32 +96,29 @@ func BenchmarkParseEntryFile(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, l := range lines {
-			if _, err := ParseEntry(l, Source{}, ParseOptions{}); err != nil {
+			if err := parse(l); err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
 }
 
+// BenchmarkParseEntryFile measures the parser on the transcript named by
+// CLAWTRACE_BENCH_JSONL (e.g. a large file of a fixtures/gen corpus, whose
+// tool outputs are denser in escapes and non-ASCII text than the
+// recordings).
+func BenchmarkParseEntryFile(b *testing.B) {
+	benchFile(b, "CLAWTRACE_BENCH_JSONL", func(l []byte) error {
+		_, err := ParseEntry(l, Source{}, ParseOptions{})
+		return err
+	})
+}
+
 // BenchmarkParseHookLineFile is BenchmarkParseHookLine on the hook dump
 // named by CLAWTRACE_BENCH_HOOKS (e.g. the one of a fixtures/gen corpus).
 func BenchmarkParseHookLineFile(b *testing.B) {
-	p := os.Getenv("CLAWTRACE_BENCH_HOOKS")
-	if p == "" {
-		b.Skip("CLAWTRACE_BENCH_HOOKS not set")
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, l := range lines {
-			if _, err := ParseHookLine(l, Source{}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	benchFile(b, "CLAWTRACE_BENCH_HOOKS", func(l []byte) error {
+		_, err := ParseHookLine(l, Source{})
+		return err
+	})
 }
