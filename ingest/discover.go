@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -119,7 +120,11 @@ func Discover(paths []string) *Inventory {
 // and names it after the input p.
 func (inv *Inventory) stamp(from [6]int, p string) {
 	scope := len(inv.Scopes)
-	inv.Scopes = append(inv.Scopes, filepath.Base(filepath.Clean(p)))
+	name := filepath.Base(filepath.Clean(p))
+	if slices.Contains(inv.Scopes, name) {
+		name += "~" + strconv.Itoa(scope) // two inputs named alike (a/state, b/state)
+	}
+	inv.Scopes = append(inv.Scopes, name)
 	for i := from[0]; i < len(inv.Transcripts); i++ {
 		inv.Transcripts[i].Scope = scope
 	}
@@ -158,14 +163,17 @@ func (inv *Inventory) add(p, collection string) {
 		inv.addFile(root, p, "", true)
 		return
 	}
-	if kids := collectionChildren(p); len(kids) > 0 && !isDir(filepath.Join(p, "agents")) && !isDir(filepath.Join(p, "state", "agents")) &&
-		!isDir(filepath.Join(p, "sessions")) && !isDir(filepath.Join(p, "agent")) {
-		// A folder of state dirs or recordings (backups, a corpus): each
-		// child on its own.
-		for _, k := range kids {
-			inv.add(k, p)
+	stateDir, recording := isDir(filepath.Join(p, "agents")), isDir(filepath.Join(p, "state", "agents"))
+	agentDir := isDir(filepath.Join(p, "sessions")) || isDir(filepath.Join(p, "agent"))
+	if !stateDir && !recording && !agentDir {
+		if kids := collectionChildren(p); len(kids) > 0 {
+			// A folder of state dirs or recordings (backups, a corpus):
+			// each child on its own.
+			for _, k := range kids {
+				inv.add(k, p)
+			}
+			return
 		}
-		return
 	}
 	defer inv.stamp(inv.lens(), p)
 	top := p // names relative to the input, or to its collection
@@ -173,16 +181,16 @@ func (inv *Inventory) add(p, collection string) {
 		top, root = collection, collection
 	}
 	switch {
-	case isDir(filepath.Join(p, "agents")):
+	case stateDir:
 		inv.addStateDir(top, p)
-	case isDir(filepath.Join(p, "state", "agents")):
+	case recording:
 		// A recording folder: state/ plus hook dumps beside it.
 		inv.addStateDir(top, filepath.Join(p, "state"))
 		ms, _ := filepath.Glob(filepath.Join(p, "*.jsonl"))
 		for _, m := range ms {
 			inv.addFile(top, m, "", true)
 		}
-	case isDir(filepath.Join(p, "sessions")) || isDir(filepath.Join(p, "agent")):
+	case agentDir:
 		inv.addAgentDir(root, p, filepath.Base(p))
 	default:
 		agent := agentFromPath(p)
