@@ -79,6 +79,7 @@ type llmCall struct {
 	msg      ingest.Message // merged view
 	hook     *hookCall
 	runnerUp *hookCall
+	lateJoin bool // joined by the second pass, outside hookWindow
 	span     SpanID
 	offPath  bool
 	// modelFromChange: the model was taken from the latest model_change.
@@ -594,6 +595,7 @@ func (b *builder) joinHooks() {
 		b.skew = best
 		b.join(best)
 	}
+	b.lateJoin()
 	// Runs of 2026.7 transcripts learn their run id from the hooks.
 	for _, r := range b.runs {
 		if r.runID != "" {
@@ -607,6 +609,37 @@ func (b *builder) joinHooks() {
 		}
 	}
 }
+
+// lateJoin gives a transcript call left without a hook the nearest hook
+// call left without a transcript call of the same run id, up to
+// lateJoinWindow away: the two timestamps were taken further apart than
+// usual (a slow clock read, a stalled process), and without this the hook
+// call would become a second, phantom call of its own. Both run ids must be
+// known and equal; the join is recorded with a lower confidence.
+func (b *builder) lateJoin() {
+	for _, c := range b.calls {
+		if c.hook != nil || c.msg.Time.IsZero() || c.run.runID == "" {
+			continue
+		}
+		t := c.msg.Time.Add(-b.skew)
+		var best *hookCall
+		var bestD time.Duration
+		for _, h := range b.hcalls {
+			if h.used || h.runID != c.run.runID || h.ended == nil || h.ended.Outcome == "error" {
+				continue
+			}
+			if d := absDur(h.start().Sub(t)); d <= lateJoinWindow && (best == nil || d < bestD) {
+				best, bestD = h, d
+			}
+		}
+		if best != nil {
+			best.used, c.hook, c.lateJoin = true, best, true
+		}
+	}
+}
+
+// lateJoinWindow bounds lateJoin.
+const lateJoinWindow = 2 * time.Second
 
 func (b *builder) join(off time.Duration) int {
 	n := 0
@@ -1078,6 +1111,10 @@ func (b *builder) llmSpan(base Span, c *llmCall, parentEv func(*spanBuilder, ing
 		if c.runnerUp != nil {
 			note = NoteRunnerUp + " (" + c.runnerUp.callID + " at " + c.runnerUp.start().UTC().Format(time.RFC3339Nano) + ")"
 			conf = confRunnerUp
+		}
+		if c.lateJoin {
+			note, conf = NoteLateJoin, confRunnerUp
+			startC, endC = min(startC, conf), min(endC, conf)
 		}
 		sb.ev("hook_join", MethodHookJoin, conf, note, h.started.Src)
 	}

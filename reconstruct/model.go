@@ -142,6 +142,7 @@ const (
 	NoteNoEndHook        = "model_call_started without model_call_ended"
 	NoteOffPath          = "abandoned branch: not on the active path of the session tree"
 	NoteClockSkew        = "hook clock offset from transcript clock corrected"
+	NoteLateJoin         = "joined outside the 250 ms window: the only unjoined hook call of the run within 2 s"
 	NoteUsageZero        = "all usage counters are 0: treated as unknown"
 	NoteForkCopy         = "usage not counted: the same call (id, time, tokens) is already in session"
 )

@@ -2,6 +2,7 @@ package reconstruct_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -156,5 +157,46 @@ func TestPartialHookDumpJoinsTheRightRun(t *testing.T) {
 	}
 	if learned == 0 {
 		t.Error("no run learned its id from the surviving hooks")
+	}
+}
+
+// TestLateHookJoinsInsteadOfPhantom: a model_call_started fired 400 ms after
+// its message.timestamp (outside the 250 ms window) still joins its call,
+// with a lower confidence, instead of becoming a second, phantom call.
+func TestLateHookJoinsInsteadOfPhantom(t *testing.T) {
+	const rec = "../fixtures/corpus/openclaw-2026.9.6/07-multi-run"
+	want, _, err := tracetest.Reconstruct([]string{filepath.Join(rec, "state"), filepath.Join(rec, "hooks.jsonl")}, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(rec, "hooks.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	late := 0
+	for i, l := range lines {
+		if bytes.Contains(l, []byte(`"hook":"model_call_`)) && late < 2 && i > len(lines)/2 {
+			// Shift one started/ended pair by 400 ms.
+			var ts int64
+			if _, err := fmt.Sscanf(string(l[bytes.Index(l, []byte(`"ts":`))+5:]), "%d", &ts); err != nil {
+				t.Fatal(err)
+			}
+			lines[i] = bytes.Replace(l, []byte(fmt.Sprintf(`"ts":%d`, ts)), []byte(fmt.Sprintf(`"ts":%d`, ts+400)), 1)
+			late++
+		}
+	}
+	dump := filepath.Join(t.TempDir(), "hooks.jsonl")
+	if err := os.WriteFile(dump, bytes.Join(lines, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := tracetest.Reconstruct([]string{filepath.Join(rec, "state"), dump}, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wl, _ := countKinds(want)
+	gl, _ := countKinds(got)
+	if gl != wl {
+		t.Errorf("%d LLM spans with one late hook pair, %d without", gl, wl)
 	}
 }
