@@ -107,14 +107,17 @@ type Corpus struct {
 	Inv *Inventory
 	opt Options
 
-	byKey    map[string]*IndexRow   // session key → row
-	byID     map[string]*IndexRow   // agent/sessionId → current row
-	hooks    map[string][]HookEvent // events of compressed hook dumps, by session id
-	hookRefs map[string][]hookRef   // lines of plain hook dumps, by session id
-	timeline map[string][]HookEvent // diagnostics-timeline model calls, by run id
-	groups   []group
-	stats    CorpusStats
-	dbs      dbPool
+	byKey map[string]*IndexRow // session key → row
+	// byScopeKey: session key → row of each scope, when sessions were
+	// renamed apart (Inventory.Renamed).
+	byScopeKey map[scopedKey]*IndexRow
+	byID       map[string]*IndexRow   // agent/sessionId → current row
+	hooks      map[string][]HookEvent // events of compressed hook dumps, by session id
+	hookRefs   map[string][]hookRef   // lines of plain hook dumps, by session id
+	timeline   map[string][]HookEvent // diagnostics-timeline model calls, by run id
+	groups     []group
+	stats      CorpusStats
+	dbs        dbPool
 }
 
 // CorpusStats are counts gathered while opening.
@@ -136,7 +139,7 @@ func (c *Corpus) Stats() CorpusStats { return c.stats }
 // Problems are collected in Stats().Errors; Open only fails when nothing at
 // all could be discovered.
 func Open(paths []string, opt Options) (*Corpus, error) {
-	c := &Corpus{opt: opt, byKey: map[string]*IndexRow{}, byID: map[string]*IndexRow{}, hooks: map[string][]HookEvent{}, hookRefs: map[string][]hookRef{}}
+	c := &Corpus{opt: opt, byKey: map[string]*IndexRow{}, byScopeKey: map[scopedKey]*IndexRow{}, byID: map[string]*IndexRow{}, hooks: map[string][]HookEvent{}, hookRefs: map[string][]hookRef{}}
 	if opt.Stdin == nil {
 		c.opt.Stdin = os.Stdin
 	}
@@ -158,12 +161,33 @@ func (c *Corpus) addError(err error) {
 	}
 }
 
+type scopedKey struct {
+	scope int
+	key   string
+}
+
+// rowByKey resolves a session key, from the index of the same scope first
+// (two inputs may share a key for different sessions; see
+// Inventory.Renamed).
+func (c *Corpus) rowByKey(scope int, key string) *IndexRow {
+	if r := c.byScopeKey[scopedKey{scope, key}]; r != nil {
+		return r
+	}
+	return c.byKey[key]
+}
+
 func (c *Corpus) addIndexRow(scope int, agent string, row IndexRow) {
 	r := row
 	r.SessionID = c.Inv.Rename(scope, r.SessionID)
 	c.stats.IndexRows++
 	if _, ok := c.byKey[r.SessionKey]; !ok {
 		c.byKey[r.SessionKey] = &r
+	}
+	if len(c.Inv.Renamed) > 0 {
+		sk := scopedKey{scope, r.SessionKey}
+		if _, ok := c.byScopeKey[sk]; !ok {
+			c.byScopeKey[sk] = &r
+		}
 	}
 	if r.SessionID != "" {
 		c.byID[agent+"/"+r.SessionID] = &r
@@ -275,10 +299,11 @@ func (c *Corpus) loadHooks() {
 		}
 	}
 	for _, p := range pending {
+		scope := c.Inv.Hooks[p.ref.file].Scope
 		sid := p.sid
 		if p.subagent {
 			sid = ""
-			if r := c.byKey[p.requester]; r != nil {
+			if r := c.rowByKey(scope, p.requester); r != nil {
 				sid = r.SessionID
 			}
 		}
@@ -286,7 +311,7 @@ func (c *Corpus) loadHooks() {
 			sid = runSession[p.run]
 		}
 		if sid == "" && p.key != "" {
-			if r := c.byKey[p.key]; r != nil {
+			if r := c.rowByKey(scope, p.key); r != nil {
 				sid = r.SessionID
 			}
 		}
@@ -296,7 +321,7 @@ func (c *Corpus) loadHooks() {
 		}
 		// A session id shared by another scope's different session: the
 		// dump's own scope decides which one.
-		sid = c.Inv.Rename(c.Inv.Hooks[p.ref.file].Scope, sid)
+		sid = c.Inv.Rename(scope, sid)
 		if p.ev != nil {
 			p.ev.SessionID = sid
 			c.hooks[sid] = append(c.hooks[sid], *p.ev)

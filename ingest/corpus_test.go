@@ -3,9 +3,11 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -345,9 +347,10 @@ func TestCopiedHookDumpCountsOnce(t *testing.T) {
 // TestSameIDDifferentSessions: recordings made with fixed session ids reuse
 // them (the 2026.7.35 corpus has s03 in 03-chain3 and 14-unknown-tool-ls).
 // Read together, sessions whose headers give different creation times stay
-// apart — the later one reported as "<id>@<recording>" — while copies of one
-// session (same creation time: backups) still merge. File names are
-// relative to the folder of recordings.
+// apart — each reported as "<id>@<recording>" — while copies of one session
+// (same creation time: backups) still merge. File names are relative to the
+// folder of recordings. The same holds when each recording is given as
+// DIR/state DIR/hooks.jsonl, in any order.
 func TestSameIDDifferentSessions(t *testing.T) {
 	const corpus = "../fixtures/corpus/openclaw-2026.7.35"
 	all, _ := readAll(t, []string{corpus}, Options{})
@@ -355,7 +358,7 @@ func TestSameIDDifferentSessions(t *testing.T) {
 	for _, s := range all {
 		ids[s.SessionID] = s.Count().ToolCalls
 	}
-	for _, want := range []string{"s03", "s03@14-unknown-tool-ls", "s11", "s11@15-context-overflow-precheck"} {
+	for _, want := range []string{"s03@03-chain3", "s03@14-unknown-tool-ls", "s11@11-compaction", "s11@15-context-overflow-precheck"} {
 		if _, ok := ids[want]; !ok {
 			t.Errorf("no session %s; have %v", want, ids)
 		}
@@ -382,5 +385,31 @@ func TestSameIDDifferentSessions(t *testing.T) {
 				t.Errorf("copy name %q not relative to the folder of recordings", cp.Name)
 			}
 		}
+	}
+}
+
+func TestSameIDDifferentSessionsSplitArgs(t *testing.T) {
+	scenarios, _ := filepath.Glob("../fixtures/corpus/openclaw-2026.7.35/*")
+	var args []string
+	for _, sc := range scenarios {
+		args = append(args, filepath.Join(sc, "state"), filepath.Join(sc, "hooks.jsonl"))
+	}
+	summary := func(args []string) map[string][2]int {
+		ss, _ := readAll(t, args, Options{})
+		m := map[string][2]int{}
+		for _, s := range ss {
+			m[s.SessionID] = [2]int{s.Count().LLMCalls, len(s.Hooks)}
+		}
+		return m
+	}
+	fwd := summary(args)
+	slices.Reverse(args)
+	rev := summary(args)
+	if !maps.Equal(fwd, rev) {
+		t.Errorf("depends on the order of inputs:\n%v\n%v", fwd, rev)
+	}
+	alone, _ := readAll(t, []string{"../fixtures/corpus/openclaw-2026.7.35/03-chain3"}, Options{})
+	if got, want := fwd["s03@03-chain3"], [2]int{alone[0].Count().LLMCalls, len(alone[0].Hooks)}; got != want {
+		t.Errorf("s03@03-chain3: %d calls, %d hook events; alone: %d, %d", got[0], got[1], want[0], want[1])
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -58,7 +57,8 @@ type Inventory struct {
 	Problems []error
 	// Scopes names the inputs sources were found in (a state dir, a
 	// recording folder, each member of a folder of them), by Scope.
-	Scopes []string
+	Scopes     []string
+	scopeRoots []string // by scope: the path it stands for
 	// Renamed maps a session id of one scope to the id it is reported
 	// under: the same id in another scope with another creation time (the
 	// header's timestamp) is another session, not a copy — recordings made
@@ -111,26 +111,76 @@ func Discover(paths []string) *Inventory {
 	for _, p := range paths {
 		inv.add(p, "")
 	}
+	inv.nameScopes()
 	inv.sort()
 	inv.splitInstances()
 	return inv
 }
 
-// stamp sets the scope of everything appended since the lengths in from
-// and names it after the input p.
-func (inv *Inventory) stamp(from [6]int, p string) {
-	scope := len(inv.Scopes)
-	name := filepath.Base(filepath.Clean(p))
-	if slices.Contains(inv.Scopes, name) {
-		name += "~" + strconv.Itoa(scope) // two inputs named alike (a/state, b/state)
+// stamp sets the scope of everything appended since the lengths in from:
+// the recording or state dir p belongs to (see scopeRoot), shared by every
+// input of it (DIR/state and DIR/hooks.jsonl are one scope).
+func (inv *Inventory) stamp(from [6]int, p string, dir bool) {
+	root := scopeRoot(p, dir)
+	scope := slices.Index(inv.scopeRoots, root)
+	if scope < 0 {
+		scope = len(inv.scopeRoots)
+		inv.scopeRoots = append(inv.scopeRoots, root)
 	}
-	inv.Scopes = append(inv.Scopes, name)
 	for i := from[0]; i < len(inv.Transcripts); i++ {
 		inv.Transcripts[i].Scope = scope
 	}
 	for k, l := range []*[]FileRef{&inv.Indexes, &inv.Databases, &inv.Hooks, &inv.Trajectories, &inv.Timelines} {
 		for i := from[k+1]; i < len(*l); i++ {
 			(*l)[i].Scope = scope
+		}
+	}
+}
+
+// scopeRoot is the recording or state dir an input belongs to: the dir
+// above "agents" in its path, else the input dir itself or a file's dir;
+// a recorder's clawtrace/ dir and a recording's state/ dir count as their
+// parent.
+func scopeRoot(p string, dir bool) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		abs = filepath.Clean(p)
+	}
+	parts := strings.Split(filepath.ToSlash(abs), "/")
+	root := ""
+	for i := len(parts) - 1; i > 0; i-- {
+		if parts[i] == "agents" {
+			root = filepath.FromSlash(strings.Join(parts[:i], "/"))
+			break
+		}
+	}
+	if root == "" {
+		root = abs
+		if !dir {
+			root = filepath.Dir(abs)
+			if filepath.Base(root) == "clawtrace" {
+				root = filepath.Dir(root)
+			}
+		}
+	}
+	if filepath.Base(root) == "state" {
+		root = filepath.Dir(root)
+	}
+	return root
+}
+
+// nameScopes names each scope after its root's base name, qualified by the
+// parent's when two roots share it — independent of the order of inputs.
+func (inv *Inventory) nameScopes() {
+	count := map[string]int{}
+	for _, r := range inv.scopeRoots {
+		count[filepath.Base(r)]++
+	}
+	inv.Scopes = make([]string, len(inv.scopeRoots))
+	for i, r := range inv.scopeRoots {
+		inv.Scopes[i] = filepath.Base(r)
+		if count[inv.Scopes[i]] > 1 {
+			inv.Scopes[i] = filepath.Base(filepath.Dir(r)) + "_" + inv.Scopes[i]
 		}
 	}
 }
@@ -159,7 +209,7 @@ func (inv *Inventory) add(p, collection string) {
 	}
 	root := filepath.Dir(filepath.Clean(p))
 	if !st.IsDir() {
-		defer inv.stamp(inv.lens(), p)
+		defer inv.stamp(inv.lens(), p, false)
 		inv.addFile(root, p, "", true)
 		return
 	}
@@ -175,7 +225,7 @@ func (inv *Inventory) add(p, collection string) {
 			return
 		}
 	}
-	defer inv.stamp(inv.lens(), p)
+	defer inv.stamp(inv.lens(), p, true)
 	top := p // names relative to the input, or to its collection
 	if collection != "" {
 		top, root = collection, collection
@@ -234,22 +284,35 @@ func (inv *Inventory) splitInstances() {
 				created[t.Scope] = peekCreated(t.Path)
 			}
 		}
-		// Cluster the scopes by creation time; scopes that cannot tell
-		// join the first. Each later cluster is named after its first scope.
-		first := created[ss[0]]
-		names := map[string]string{} // creation time → reported id
-		for _, s := range ss[1:] {
-			c := created[s]
-			if c == "" || first == "" || c == first {
-				continue
+		// Cluster the scopes by creation time. With one cluster (copies:
+		// backups) nothing is renamed. Otherwise every cluster is reported
+		// as <id>@<the smallest scope name in it>, whatever the order of
+		// the inputs; scopes that cannot tell join the cluster of the
+		// smallest name.
+		name := map[string]string{} // creation time → smallest scope name
+		for _, s := range ss {
+			if c := created[s]; c != "" && (name[c] == "" || inv.Scopes[s] < name[c]) {
+				name[c] = inv.Scopes[s]
 			}
-			if names[c] == "" {
-				names[c] = k.sid + "@" + inv.Scopes[s]
+		}
+		if len(name) < 2 {
+			continue
+		}
+		smallest := ""
+		for _, n := range name {
+			if smallest == "" || n < smallest {
+				smallest = n
 			}
-			if inv.Renamed == nil {
-				inv.Renamed = map[ScopedID]string{}
+		}
+		if inv.Renamed == nil {
+			inv.Renamed = map[ScopedID]string{}
+		}
+		for _, s := range ss {
+			n := name[created[s]]
+			if created[s] == "" {
+				n = smallest
 			}
-			inv.Renamed[ScopedID{s, k.sid}] = names[c]
+			inv.Renamed[ScopedID{s, k.sid}] = k.sid + "@" + n
 		}
 	}
 	if len(inv.Renamed) == 0 {
