@@ -242,6 +242,11 @@ func newBaselineCmd(stdio IO) *cobra.Command {
 			if len(bl.Scenarios) == 0 {
 				return errors.New("no runs in the inputs: not writing an empty baseline")
 			}
+			if err := p.finish(); err != nil {
+				// Unreadable inputs, or --strict and skipped lines: a
+				// baseline of incomplete inputs is not written.
+				return fmt.Errorf("%w; baseline not written", err)
+			}
 			var buf bytes.Buffer
 			if err := bl.Write(&buf); err != nil {
 				return err
@@ -263,7 +268,7 @@ func newBaselineCmd(stdio IO) *cobra.Command {
 					fmt.Fprintf(stdio.Err, "kept the thresholds of the existing %s\n", out)
 				}
 			}
-			return p.finish()
+			return nil
 		},
 	}
 	f.register(cmd)
@@ -345,6 +350,11 @@ func newCheckCmd(stdio IO) *cobra.Command {
 			cur, err := buildBaseline(cmd, p, smap, report.Thresholds{})
 			if err != nil {
 				return err
+			}
+			if len(cur.Scenarios) == 0 {
+				// Nothing to compare (an empty dir, a filter that matches
+				// nothing): not a pass, and not a regression either.
+				return errors.New("no runs in the inputs: nothing to check")
 			}
 			rep := report.Compare(base, cur, base.Thresholds.Override(cli))
 			if f.filtered() {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"flag"
+	"github.com/clawtrace/clawtrace/reconstruct/tracetest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -376,6 +377,22 @@ func TestFixturesBaseline(t *testing.T) {
 	if !strings.Contains(stdout, "PASS: ") || strings.Contains(stdout, "note: no thresholds set") {
 		t.Errorf("fixtures/baseline.json sets no thresholds or did not pass:\n%s", stdout)
 	}
+	// The committed file is what regenerating it writes, byte for byte (a
+	// check within thresholds could hide drift in the other numbers).
+	const committed = "../../fixtures/baseline.json"
+	fresh := filepath.Join(t.TempDir(), "baseline.json")
+	data, err := os.ReadFile(committed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fresh, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCheckCLI(t, nil, append([]string{"baseline", "-o", fresh}, checkFixtureInputs(t, checkCorpusDir)...)...); code != exitOK {
+		t.Fatalf("regenerating: exit %d: %s", code, stderr)
+	}
+	got, _ := os.ReadFile(fresh)
+	tracetest.Golden(t, committed, got, *update, "go test ./cmd/clawtrace -run TestFixturesBaseline -update")
 }
 
 func TestCheckGitHubOutputs(t *testing.T) {
