@@ -12,6 +12,8 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -97,6 +99,7 @@ func (s *Session) lineError(src Source, err error) {
 
 type group struct {
 	agent, session string
+	shardKey       string // --shard: the session the fork chain starts from
 	sources        []TranscriptSource
 	trajectories   []FileRef
 }
@@ -705,7 +708,46 @@ func (c *Corpus) buildGroups() {
 		}
 		return strings.Compare(a.session, b.session)
 	})
+	if c.opt.ShardN > 0 {
+		c.forkRoots()
+	}
 	c.groups = slices.DeleteFunc(c.groups, func(g group) bool { return !c.selected(g) })
+}
+
+// forkRoots sets each group's shard key to the session its fork chain
+// starts from (header parentSession, index forkSource), so that a /fork
+// copy lands in the same shard as its original: the fork dedup, which
+// counts a copied call in the first session that has it, then sees both,
+// and the union of the shards counts it once as the unsharded run does.
+// Only --shard reads the headers for this.
+func (c *Corpus) forkRoots() {
+	parent := map[string]string{}
+	for _, g := range c.groups {
+		if r := c.byID[g.agent+"/"+g.session]; r != nil && r.ForkSourceID != "" {
+			parent[g.session] = r.ForkSourceID
+			continue
+		}
+		for _, src := range g.sources {
+			if !src.DB && src.Path != "-" {
+				if _, p := peekHeader(src.Path); p != "" {
+					parent[g.session] = p
+				}
+				break
+			}
+		}
+	}
+	for i := range c.groups {
+		g := &c.groups[i]
+		root := g.session
+		for range 64 { // a chain, not a cycle
+			p, ok := parent[root]
+			if !ok || p == root {
+				break
+			}
+			root = p
+		}
+		g.shardKey = root
+	}
 }
 
 func (c *Corpus) selected(g group) bool {
@@ -730,7 +772,11 @@ func (c *Corpus) selected(g group) bool {
 	}
 	if c.opt.ShardN > 0 {
 		h := fnv.New64a()
-		h.Write([]byte(g.session))
+		key := g.shardKey
+		if key == "" {
+			key = g.session
+		}
+		h.Write([]byte(key))
 		if int(h.Sum64()%uint64(c.opt.ShardN)) != c.opt.ShardK-1 {
 			return false
 		}
@@ -1064,21 +1110,38 @@ func (e *readErr) Unwrap() error { return e.err }
 // peekCreated returns the creation time a transcript's header records (its
 // timestamp), "" when the file has no readable header.
 func peekCreated(path string) string {
-	rc, err := openMaybeCompressed(path)
+	created, _ := peekHeader(path)
+	return created
+}
+
+// peekHeader reads a transcript's header: its creation time and the
+// session it was forked from (parentSession, a path or an id, as a session
+// id), each "" when unknown.
+func peekHeader(file string) (created, parent string) {
+	rc, err := openMaybeCompressed(file)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	defer rc.Close()
 	// The header is a short first line: read only the start of the file.
 	line, err := bufio.NewReaderSize(rc, 4096).ReadSlice('\n')
 	if err != nil && err != io.EOF {
-		return ""
+		return "", ""
 	}
 	e, err := ParseEntry(line, Source{}, ParseOptions{})
-	if err != nil || e.Kind != EntryHeader || e.Time.IsZero() {
-		return ""
+	if err != nil || e.Kind != EntryHeader {
+		return "", ""
 	}
-	return e.Time.UTC().Format(time.RFC3339Nano)
+	if !e.Time.IsZero() {
+		created = e.Time.UTC().Format(time.RFC3339Nano)
+	}
+	if e.ParentSession != "" {
+		parent = path.Base(filepath.ToSlash(e.ParentSession))
+		if i := strings.Index(parent, ".jsonl"); i > 0 {
+			parent = parent[:i]
+		}
+	}
+	return created, parent
 }
 
 // peekSessionID reads the header of a file to learn its session id.

@@ -250,12 +250,22 @@ type ParquetOptions struct {
 	MaxOpenFiles int
 	// Version is the clawtrace version recorded in the files' created_by.
 	Version string
+	// FilePrefix starts every file name (e.g. "shard-2-of-3-"), so that
+	// writers of one dataset — the shards of a scale-out — never overwrite
+	// or remove each other's files.
+	FilePrefix string
+}
+
+// tmpPath is where the file for path is written before it is renamed.
+func tmpPath(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 }
 
 // ParquetWriter writes spans as Parquet: one row per span, zstd-compressed,
 // with the schema of SpanRow. It is not safe for concurrent use.
 //
-// Files are written as <name>.tmp and renamed into place by Close, so a
+// Files are written as .<name>.tmp (hidden: Spark, Trino and Hive skip
+// names starting with a dot) and renamed into place by Close, so a
 // reader never sees a partial file; after any error, or Abort, the temporary
 // files are removed and nothing is renamed.
 //
@@ -284,7 +294,7 @@ type ParquetWriter struct {
 // with f == nil has rows waiting but no file open yet (or any more).
 type parquetPart struct {
 	key   string
-	path  string // final path; the temp file is path + ".tmp"
+	path  string // final path; the temp file is tmpPath(path)
 	f     *os.File
 	w     *parquet.GenericWriter[SpanRow] // while the file is open
 	batch []SpanRow
@@ -313,7 +323,7 @@ func NewParquetWriter(dir string, opt ParquetOptions) (*ParquetWriter, error) {
 	}
 	w := &ParquetWriter{dir: dir, opt: opt, files: map[string]*parquetPart{}, parts: map[string]int{}}
 	if !opt.PartitionDay {
-		w.files[""] = &parquetPart{key: "", path: filepath.Join(dir, "spans.parquet")}
+		w.files[""] = &parquetPart{key: "", path: filepath.Join(dir, opt.FilePrefix+"spans.parquet")}
 	}
 	return w, nil
 }
@@ -416,9 +426,9 @@ func (w *ParquetWriter) openPart(p *parquetPart) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("parquet output: %w", err)
 		}
-		p.path = filepath.Join(dir, "spans-"+strconv.Itoa(k)+".parquet")
+		p.path = filepath.Join(dir, w.opt.FilePrefix+"spans-"+strconv.Itoa(k)+".parquet")
 	}
-	f, err := os.OpenFile(p.path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(tmpPath(p.path), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("parquet output: %w", err)
 	}
@@ -491,9 +501,9 @@ func (w *ParquetWriter) Close() error {
 	w.closed = true
 	slices.SortFunc(w.done, func(a, b *parquetPart) int { return cmp.Compare(a.path, b.path) })
 	for i, p := range w.done {
-		if err := os.Rename(p.path+".tmp", p.path); err != nil {
+		if err := os.Rename(tmpPath(p.path), p.path); err != nil {
 			for _, q := range w.done[i:] {
-				os.Remove(q.path + ".tmp")
+				os.Remove(tmpPath(q.path))
 			}
 			w.err = fmt.Errorf("parquet output: %w", err)
 			return w.err
@@ -522,12 +532,12 @@ func (w *ParquetWriter) Abort() {
 		if p.f != nil {
 			p.w.Close()
 			p.f.Close()
-			os.Remove(p.path + ".tmp")
+			os.Remove(tmpPath(p.path))
 			p.f, p.w = nil, nil
 		}
 	}
 	for _, p := range w.done {
-		os.Remove(p.path + ".tmp")
+		os.Remove(tmpPath(p.path))
 	}
 	w.done = nil
 }
@@ -549,7 +559,14 @@ func (w *ParquetWriter) removeStaleParts() error {
 			return fmt.Errorf("parquet output: %w", err)
 		}
 		for _, e := range ents {
-			s, ok := strings.CutPrefix(e.Name(), "spans-")
+			if strings.HasPrefix(e.Name(), "."+w.opt.FilePrefix+"spans-") && strings.HasSuffix(e.Name(), ".tmp") {
+				// Left by a run that was killed before it could clean up.
+				if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+					return fmt.Errorf("parquet output: removing a stale temporary file: %w", err)
+				}
+				continue
+			}
+			s, ok := strings.CutPrefix(e.Name(), w.opt.FilePrefix+"spans-")
 			if !ok {
 				continue
 			}

@@ -435,9 +435,11 @@ func TestParquetPartitionDay(t *testing.T) {
 		someDate = max(someDate, d)
 	}
 	stale := filepath.Join(dir, "date="+someDate, "spans-99.parquet")
+	staleTmp := filepath.Join(dir, "date="+someDate, ".spans-3.parquet.tmp") // a killed run's
 	other := filepath.Join(dir, "date=1999-01-01", "spans-0.parquet")
 	keep := filepath.Join(dir, "date="+someDate, "notes.txt")
-	for _, p := range []string{stale, other, keep} {
+	shard := filepath.Join(dir, "date="+someDate, "shard-2-of-3-spans-0.parquet") // another writer's
+	for _, p := range []string{stale, staleTmp, other, keep, shard} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -449,15 +451,18 @@ func TestParquetPartitionDay(t *testing.T) {
 	// Two open files for four interleaved dates: parts get closed and
 	// reopened, and the batches are small enough to flush often.
 	writeParquet(t, dir, traces, ParquetOptions{PartitionDay: true, MaxOpenFiles: 2, RowGroupRows: 8})
-	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("stale part %s not removed (%v)", stale, err)
+	for _, p := range []string{stale, staleTmp} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("stale %s not removed (%v)", p, err)
+		}
 	}
-	for _, p := range []string{other, keep} {
+	for _, p := range []string{other, keep, shard} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("unrelated file removed: %v", err)
 		}
 	}
 	os.RemoveAll(filepath.Dir(other))
+	os.Remove(shard)
 
 	var all []SpanRow
 	for _, p := range parquetFiles(t, dir) {

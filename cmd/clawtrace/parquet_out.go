@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 
 	"github.com/clawtrace/clawtrace/ingest"
 	"github.com/clawtrace/clawtrace/reconstruct"
@@ -17,7 +19,22 @@ import (
 // a cancelled ctx, the temporary files are removed and no output file is
 // created or replaced.
 func writeParquetOutput(ctx context.Context, p *pipeline, dir string, partitionDay bool) (spans int, err error) {
-	w, err := report.NewParquetWriter(dir, report.ParquetOptions{PartitionDay: partitionDay, Version: version})
+	opt := report.ParquetOptions{PartitionDay: partitionDay, Version: version}
+	if p.flags.shard != "" {
+		// Shards of one dataset may share the directory: each writes and
+		// replaces only its own files.
+		k, n, _ := strings.Cut(p.flags.shard, "/")
+		opt.FilePrefix = "shard-" + k + "-of-" + n + "-"
+	}
+	f := p.flags
+	if partitionDay && (len(f.agents) > 0 || len(f.sessions) > 0 || f.since != "" || f.until != "") {
+		// A filtered run writes part of each date it touches, and a date
+		// it writes is replaced as a whole: the rest would be lost.
+		if old, _ := filepath.Glob(filepath.Join(dir, "date=*", "*.parquet")); len(old) > 0 {
+			return 0, usageErr("--partition day with --agent/--session/--since/--until would replace whole dates of the dataset in %s with part of them: write to an empty directory, or without the filter", dir)
+		}
+	}
+	w, err := report.NewParquetWriter(dir, opt)
 	if err != nil {
 		return 0, err
 	}
