@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,6 +83,10 @@ type CheckReport struct {
 	// NoThresholds is true when no threshold was set: only missing
 	// scenarios can fail.
 	NoThresholds bool
+	// UnmatchedThresholds are per-scenario threshold keys that match no
+	// scenario of either side (a typo, or a glob whose * was meant to
+	// cross the "/" of agent/session): their limits applied nowhere.
+	UnmatchedThresholds []string
 }
 
 // Counts returns the number of results by status.
@@ -133,6 +138,11 @@ func Compare(base, current *Baseline, th Thresholds) *CheckReport {
 	}
 	slices.Sort(names)
 	rep.NoOverlap = common == 0 && len(base.Scenarios) > 0 && len(current.Scenarios) > 0
+	for _, k := range slices.Sorted(maps.Keys(th.Scenarios)) {
+		if !slices.ContainsFunc(names, func(n string) bool { ok, _ := path.Match(k, n); return ok || k == n }) {
+			rep.UnmatchedThresholds = append(rep.UnmatchedThresholds, k)
+		}
+	}
 	for _, n := range names {
 		b, inBase := base.Scenarios[n]
 		c, inCur := current.Scenarios[n]

@@ -26,6 +26,9 @@ func (r *CheckReport) notes() []string {
 	if r.NoOverlap {
 		out = append(out, "no scenario of the inputs is in the baseline: was the baseline made from other sessions or with another scenario map?")
 	}
+	for _, k := range r.UnmatchedThresholds {
+		out = append(out, fmt.Sprintf("the per-scenario thresholds %q match no scenario, so they apply nowhere: keys are scenario names or globs, and * does not cross the / of agent/session (main/*)", k))
+	}
 	return out
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -747,5 +748,20 @@ func TestBaselineDecodeStrictErrors(t *testing.T) {
 	}
 	if l, c := baselineLineCol([]byte("ab\ncd"), 5); l != 2 || c != 2 {
 		t.Errorf("baselineLineCol = %d:%d", l, c)
+	}
+}
+
+// TestCompareUnmatchedThresholds: a per-scenario threshold key that matches
+// no scenario (a typo, or "*", which does not cross "/") is reported in the
+// notes instead of silently applying nowhere.
+func TestCompareUnmatchedThresholds(t *testing.T) {
+	b := &Baseline{Scenarios: map[string]ScenarioMetrics{"main/s02": {Runs: 1}}}
+	th := Thresholds{Scenarios: map[string]Thresholds{"*": {}, "main/*": {}, "main/s2": {}}}
+	rep := Compare(b, b, th)
+	if !slices.Equal(rep.UnmatchedThresholds, []string{"*", "main/s2"}) {
+		t.Errorf("unmatched %q", rep.UnmatchedThresholds)
+	}
+	if notes := strings.Join(rep.notes(), "\n"); !strings.Contains(notes, `"main/s2" match no scenario`) {
+		t.Errorf("notes lack the unmatched key:\n%s", notes)
 	}
 }
