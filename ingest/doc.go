@@ -10,11 +10,13 @@
 //   - Output: one *Session at a time, in a deterministic order (agent id,
 //     then session id), each holding every distinct entry of that session
 //     across all of its copies (live file, SQLite rows, archives), deduped by
-//     entry id. Memory is bounded by the largest session, not by the corpus.
+//     entry id and message time. Memory is bounded by the largest session,
+//     not by the corpus.
 //   - Nothing here infers anything: timestamps are kept exactly as written
 //     (entry append time and message time stay distinct), unknown entry types
 //     and fields are kept or counted, and bad lines become *LineError values
 //     that are reported and skipped.
 //   - Input files are opened read-only and never locked; SQLite databases are
-//     opened with mode=ro and immutable=0 so a live gateway can keep writing.
+//     opened with mode=ro and query_only so a live gateway can keep writing
+//     (immutable=1 only as a fallback when a read-only open fails).
 package ingest

@@ -14,7 +14,7 @@ func writeCLIReference(w io.Writer, root *cobra.Command) error {
 	var b strings.Builder
 	b.WriteString("# Command reference\n\nGenerated from the command tree by `go test ./cmd/clawtrace -run CLIReference -update`; do not edit.\n\n")
 	fmt.Fprintf(&b, "%s\n\n", root.Long)
-	b.WriteString("| exit code | meaning |\n|---:|---|\n| 0 | done |\n| 1 | the job failed (an input could not be read — reported, the rest still written —, write error, unreachable endpoint, malformed baseline) |\n| 2 | bad flags or arguments |\n| 3 | `--strict` and some input lines were skipped |\n| 4 | `check`: a regression threshold was crossed |\n| 130 | interrupted |\n\n")
+	b.WriteString("| exit code | meaning |\n|---:|---|\n| 0 | done |\n| 1 | the job failed (an input could not be read — reported, the rest still processed —, write error, unreachable endpoint, malformed baseline) |\n| 2 | bad flags or arguments |\n| 3 | `--strict` and some input lines were skipped |\n| 4 | `check`: a regression threshold was crossed |\n| 130 | interrupted |\n\n")
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		for _, sub := range c.Commands() {

@@ -40,7 +40,7 @@ error status stops the export. Spans a receiver rejects in a partial
 success are counted and make the command fail after the rest was sent.
 
 --endpoint and $OTEL_EXPORTER_OTLP_ENDPOINT are base URLs ("/v1/traces" is
-appended); $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, used when neither is given
+appended unless the URL ends with it); $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, used when neither is given
 as --endpoint, is the full URL and is used as it is. Trace and span ids are
 content hashes, so exporting the same inputs twice sends the same ids again.`,
 		Example: `  clawtrace export --endpoint http://localhost:4318 ~/.openclaw
@@ -151,7 +151,7 @@ content hashes, so exporting the same inputs twice sends the same ids again.`,
 	f.register(cmd)
 	of.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&endpoint, "endpoint", "", "OTLP/HTTP receiver base URL, e.g. http://localhost:4318 (/v1/traces is appended)")
+	fl.StringVar(&endpoint, "endpoint", "", "OTLP/HTTP receiver base URL, e.g. http://localhost:4318 (/v1/traces is appended unless it ends with it)")
 	fl.StringArrayVar(&headers, "header", nil, "extra request header key=value (repeatable), e.g. Authorization=Bearer TOKEN")
 	fl.BoolVar(&asJSON, "json", false, "send OTLP/JSON instead of protobuf")
 	fl.BoolVar(&noGzip, "no-gzip", false, "do not gzip request bodies")

@@ -18,7 +18,8 @@ func newHooksCmd(stdio IO) *cobra.Command {
 		Long: `OpenClaw's hooks are the only place where the start and end of every
 provider call, every failed attempt and every tool's own duration are
 visible. clawtrace ships a small plugin (plain JavaScript, no dependencies)
-that appends every hook event to <state>/clawtrace/hooks.jsonl; clawtrace
+that appends the hook events clawtrace reads (every hook with --all-hooks)
+to <state>/clawtrace/hooks.jsonl; clawtrace
 finds that file when it reads the state dir. See docs/capture.md.`,
 		// Runnable only to reject what is not a subcommand: cobra prints
 		// the help of a command without Run and exits 0 for any argument.

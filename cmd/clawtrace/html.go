@@ -22,8 +22,8 @@ func newHTMLCmd(stdio IO) *cobra.Command {
 		Short: "Write a self-contained HTML page with a waterfall per run",
 		Long: `html writes one HTML file (inline CSS, no scripts or external resources) with
 a waterfall per reconstructed run: every LLM call, compaction call and tool
-call as a bar, coloured by kind, red on error, hatched below confidence
-0.5. Hover a bar for tokens, cost and status; click a row for its links and
+call as a bar, coloured by kind, red on error, hatched at confidence 0.5
+or below, faded off the active branch. Hover a bar for tokens, cost and status; click a row for its links and
 evidence. Use --session / --since to keep the page small on big corpora.
 Message and tool text is left out unless --content is given; --redact masks
 parts of it and of error messages, as for reconstruct.`,
