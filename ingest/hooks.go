@@ -339,7 +339,9 @@ func ParseTrajectoryLine(data []byte, src Source) (HookEvent, error) {
 const OriginTimeline Origin = 2
 
 type rawTimelineLine struct {
-	SchemaVersion int             `json:"schemaVersion"`
+	// SchemaVersion is "openclaw.diagnostics.v1" as OpenClaw writes it
+	// (a string); any value is accepted.
+	SchemaVersion json.RawMessage `json:"schemaVersion"`
 	Type          string          `json:"type"`
 	Name          string          `json:"name"`
 	Timestamp     json.RawMessage `json:"timestamp"`

@@ -102,13 +102,13 @@ func TestParseIndex(t *testing.T) {
 }
 
 func TestParseTimelineLine(t *testing.T) {
-	ev, err := ParseTimelineLine([]byte(`{"schemaVersion":1,"type":"provider.request","timestamp":"2026-06-01T09:00:00.000Z","name":"provider.request","pid":7,"runId":"r","spanId":"r:model:1","durationMs":120.5,"provider":"p","ok":false,"errorMessage":"429","attributes":{"model":"m","terminalAtMs":1780304400130,"terminalReason":"error"}}`), Source{})
+	ev, err := ParseTimelineLine([]byte(`{"schemaVersion":"openclaw.diagnostics.v1","type":"provider.request","timestamp":"2026-06-01T09:00:00.000Z","name":"provider.request","pid":7,"runId":"r","spanId":"r:model:1","durationMs":120.5,"provider":"p","ok":false,"errorMessage":"429","attributes":{"model":"m","terminalAtMs":1780304400130,"terminalReason":"error"}}`), Source{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want(t, ev.Kind == HookModelCallEnded && ev.Origin == OriginTimeline && ev.RunID == "r" && ev.CallID == "r:model:1" && ev.Model == "m" &&
 		ev.Outcome == "error" && ev.Time.Equal(ms(1780304400130)) && ev.DurationMs == 120 && ev.PID == 7, "%+v", ev)
-	ev, err = ParseTimelineLine([]byte(`{"schemaVersion":1,"type":"mark","timestamp":"2026-06-01T09:00:00.000Z","name":"provider.request.started","runId":"r","spanId":"r:model:1"}`), Source{})
+	ev, err = ParseTimelineLine([]byte(`{"schemaVersion":"openclaw.diagnostics.v1","type":"mark","timestamp":"2026-06-01T09:00:00.000Z","name":"provider.request.started","runId":"r","spanId":"r:model:1"}`), Source{})
 	want(t, err == nil && ev.Kind == HookModelCallStarted && ev.Time.Equal(ms(1780304400000)), "%+v %v", ev, err)
 	ev, err = ParseTimelineLine([]byte(`{"schemaVersion":1,"type":"span","timestamp":"2026-06-01T09:00:00.000Z","name":"tool.exec"}`), Source{})
 	want(t, err == nil && ev.Kind == HookOther, "%+v %v", ev, err)

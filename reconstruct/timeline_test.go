@@ -45,10 +45,10 @@ func timelineFromHooks(t *testing.T, hooks, out string) {
 		switch h.Hook {
 		case "model_call_started":
 			starts[h.Event.RunID+h.Event.CallID] = h.TS
-			fmt.Fprintf(&b, `{"schemaVersion":1,"type":"mark","timestamp":%q,"name":"provider.request.started","pid":1,"runId":%q,"spanId":%q}`+"\n", iso(h.TS), h.Event.RunID, h.Event.CallID)
+			fmt.Fprintf(&b, `{"schemaVersion":"openclaw.diagnostics.v1","type":"mark","timestamp":%q,"name":"provider.request.started","pid":1,"runId":%q,"spanId":%q}`+"\n", iso(h.TS), h.Event.RunID, h.Event.CallID)
 		case "model_call_ended":
 			st := starts[h.Event.RunID+h.Event.CallID]
-			fmt.Fprintf(&b, `{"schemaVersion":1,"type":"provider.request","timestamp":%q,"name":"provider.request","pid":1,"runId":%q,"spanId":%q,"durationMs":%d,"provider":%q,"operation":"openai-completions","ok":%v,"attributes":{"model":%q,"terminalAtMs":%d,"terminalReason":"done"}}`+"\n",
+			fmt.Fprintf(&b, `{"schemaVersion":"openclaw.diagnostics.v1","type":"provider.request","timestamp":%q,"name":"provider.request","pid":1,"runId":%q,"spanId":%q,"durationMs":%d,"provider":%q,"operation":"openai-completions","ok":%v,"attributes":{"model":%q,"terminalAtMs":%d,"terminalReason":"done"}}`+"\n",
 				iso(st), h.Event.RunID, h.Event.CallID, h.TS-st, h.Event.Provider, h.Event.Outcome != "error", h.Event.Model, h.TS)
 		}
 	}
