@@ -3,7 +3,9 @@ package ingest
 import (
 	"database/sql"
 	"fmt"
+	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +23,11 @@ func openDB(path string) (*sql.DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
+	}
+	if snap, err := walSnapshot(abs); err != nil {
+		return nil, err
+	} else if snap != "" {
+		abs = snap
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	for _, q := range []string{"mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(5000)", "mode=ro&immutable=1&_pragma=query_only(1)"} {
@@ -238,5 +245,67 @@ func (p *dbPool) close() {
 	for k, db := range p.dbs {
 		db.Close()
 		delete(p.dbs, k)
+	}
+	removeWALSnapshots()
+}
+
+// walSnapshots are the copies made by walSnapshot, by database path.
+var walSnapshots = struct {
+	sync.Mutex
+	dirs map[string]string
+}{dirs: map[string]string{}}
+
+// walSnapshot returns a private copy of a WAL database that has a -wal
+// file but no -shm (a copied backup, a crashed writer): SQLite would
+// create the -shm next to the input to read the WAL, writing into the
+// input directory. The copy (database and WAL) lives in a temporary
+// directory until removeWALSnapshots. "" when no copy is needed.
+func walSnapshot(path string) (string, error) {
+	if !fileExists(path+"-wal") || fileExists(path+"-shm") {
+		return "", nil
+	}
+	walSnapshots.Lock()
+	defer walSnapshots.Unlock()
+	if d, ok := walSnapshots.dirs[path]; ok {
+		return filepath.Join(d, filepath.Base(path)), nil
+	}
+	dir, err := os.MkdirTemp("", "clawtrace-db-")
+	if err != nil {
+		return "", fmt.Errorf("copying %s to read its WAL without writing beside it: %w", path, err)
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		if err := copyFile(path+suffix, filepath.Join(dir, filepath.Base(path)+suffix)); err != nil {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("copying %s to read its WAL without writing beside it: %w", path, err)
+		}
+	}
+	walSnapshots.dirs[path] = dir
+	return filepath.Join(dir, filepath.Base(path)), nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// removeWALSnapshots deletes the copies walSnapshot made.
+func removeWALSnapshots() {
+	walSnapshots.Lock()
+	defer walSnapshots.Unlock()
+	for k, d := range walSnapshots.dirs {
+		os.RemoveAll(d)
+		delete(walSnapshots.dirs, k)
 	}
 }

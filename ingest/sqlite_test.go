@@ -88,3 +88,52 @@ func TestLiveDatabase(t *testing.T) {
 		t.Error("reading changed the database or its WAL")
 	}
 }
+
+// TestWALWithoutSHM: a copied WAL database (db and -wal, no -shm: a backup,
+// a crashed writer) is read with the WAL's rows, and nothing is created next
+// to it — SQLite would otherwise create the -shm in the input directory.
+func TestWALWithoutSHM(t *testing.T) {
+	src := t.TempDir()
+	dbPath := filepath.Join(src, "openclaw-agent.sqlite")
+	w, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.SetMaxOpenConns(1)
+	for _, q := range []string{
+		`CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT, created_at INTEGER NOT NULL, event_zstd BLOB, PRIMARY KEY (session_id, seq))`,
+		`INSERT INTO transcript_events VALUES ('s1', 0, '{"type":"session","version":4,"id":"s1","timestamp":"2026-06-01T09:00:00.000Z"}', 1, NULL)`,
+		`INSERT INTO transcript_events VALUES ('s1', 1, '{"type":"message","id":"e1","parentId":null,"timestamp":"2026-06-01T09:00:01.000Z","message":{"role":"user","content":"hi","timestamp":1780304400900}}', 1, NULL)`,
+	} {
+		if _, err := w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Copy the database and its WAL (the rows live only there) while the
+	// writer keeps them open, as a backup tool would, without the -shm.
+	dir := t.TempDir()
+	agentDir := filepath.Join(dir, "agents", "main", "agent")
+	os.MkdirAll(agentDir, 0o755)
+	for _, suffix := range []string{"", "-wal"} {
+		data, err := os.ReadFile(dbPath + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(agentDir, "openclaw-agent.sqlite"+suffix), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ss, _ := readAll(t, []string{dir}, Options{})
+	if len(ss) != 1 || len(ss[0].Entries) != 2 {
+		t.Fatalf("sessions %d (want 1 with the 2 entries of the WAL)", len(ss))
+	}
+	ents, _ := os.ReadDir(agentDir)
+	if len(ents) != 2 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the input dir holds %v: reading created files", names)
+	}
+}
