@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -952,6 +953,16 @@ func (c *Corpus) readSession(g *group) *Session {
 				add(line, Source{File: src.Name, Line: int(seq) + 1}, false, createdAtTime(created))
 				return nil
 			})
+		case src.Copy == CopyCold:
+			err = c.readLines(src, func(line []byte, n int, last bool) {
+				if r, ok := coldRecordOf(line); ok {
+					if r.Kind == "event" {
+						add([]byte(r.Row.EventJSON), Source{File: src.Name, Line: n}, false, createdAtTime(r.Row.CreatedAt))
+					}
+					return
+				}
+				add(line, Source{File: src.Name, Line: n}, last, time.Time{})
+			})
 		default:
 			err = c.readLines(src, func(line []byte, n int, last bool) {
 				add(line, Source{File: src.Name, Line: n}, last, time.Time{})
@@ -1152,15 +1163,48 @@ func peekSessionID(path string) string {
 	}
 	defer rc.Close()
 	lr := newLineReader(rc)
+	defer lr.release()
 	line, err := lr.next()
 	if err != nil {
 		return ""
+	}
+	if r, ok := coldRecordOf(line); ok {
+		return r.SessionID // a cold archive's own header
 	}
 	e, err := ParseEntry(line, Source{}, ParseOptions{})
 	if err != nil || e.Kind != EntryHeader {
 		return ""
 	}
 	return e.ID
+}
+
+// coldRecord is one line of a 2026.8+ cold-storage archive
+// (sessions/cold/<sha256>.jsonl.zst): a header naming the session, then its
+// transcript rows as {"kind":"event","row":{"seq","event_json","created_at"}},
+// then index records (identity, active, index, fts) that carry nothing new.
+type coldRecord struct {
+	Kind      string `json:"kind"`
+	SessionID string `json:"sessionId"`
+	Row       struct {
+		Seq       int64  `json:"seq"`
+		EventJSON string `json:"event_json"`
+		CreatedAt int64  `json:"created_at"`
+	} `json:"row"`
+}
+
+// coldRecordOf decodes line as a cold-archive record; ok is false for any
+// other line (a plain transcript entry: older cold archives are transcript
+// JSONL).
+func coldRecordOf(line []byte) (coldRecord, bool) {
+	var r coldRecord
+	if !bytes.HasPrefix(bytes.TrimSpace(line), []byte(`{"kind":`)) || json.Unmarshal(line, &r) != nil {
+		return r, false
+	}
+	switch r.Kind {
+	case "header", "event", "identity", "active", "index", "fts":
+		return r, true
+	}
+	return r, false
 }
 
 // SessionByKey resolves a session key through the loaded indexes.

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -411,5 +412,30 @@ func TestSameIDDifferentSessionsSplitArgs(t *testing.T) {
 	alone, _ := readAll(t, []string{"../fixtures/corpus/openclaw-2026.7.35/03-chain3"}, Options{})
 	if got, want := fwd["s03@03-chain3"], [2]int{alone[0].Count().LLMCalls, len(alone[0].Hooks)}; got != want {
 		t.Errorf("s03@03-chain3: %d calls, %d hook events; alone: %d, %d", got[0], got[1], want[0], want[1])
+	}
+}
+
+// TestColdArchiveRecords reads a 2026.8+ cold-storage archive: a zstd file
+// of {"kind":"header"|"event"|"identity"|…} records whose event rows hold
+// the transcript entries (session-cold-storage-codec in OpenClaw).
+func TestColdArchiveRecords(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString(`{"kind":"header","version":1,"sessionId":"s1","generation":"g1"}` + "\n")
+	for i, l := range strings.Split(strings.TrimSpace(miniSession), "\n") {
+		row, _ := json.Marshal(map[string]any{"kind": "event", "row": map[string]any{"seq": i, "event_json": l, "created_at": 1780304400000}})
+		b.Write(row)
+		b.WriteString("\n")
+	}
+	b.WriteString(`{"kind":"identity","row":{"event_id":"x","seq":0,"event_type":"session","parent_id":null,"message_idempotency_key":null,"created_at":1}}` + "\n")
+	b.WriteString(`{"kind":"fts","row":{"text":null,"message_id":null,"role":null,"timestamp":null}}` + "\n")
+	zw, _ := zstd.NewWriter(nil)
+	writeFile(t, filepath.Join(dir, "agents", "main", "sessions", "cold", "0123abcd.jsonl.zst"), string(zw.EncodeAll([]byte(b.String()), nil)))
+	ss, _ := readAll(t, []string{dir}, Options{})
+	if len(ss) != 1 || ss[0].SessionID != "s1" || len(ss[0].Entries) != 3 || ss[0].SkippedLines != 0 {
+		t.Fatalf("%d sessions; %+v", len(ss), ss)
+	}
+	if c := ss[0].Count(); c.LLMCalls != 1 {
+		t.Errorf("llm calls %d", c.LLMCalls)
 	}
 }
