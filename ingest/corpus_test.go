@@ -439,3 +439,27 @@ func TestColdArchiveRecords(t *testing.T) {
 		t.Errorf("llm calls %d", c.LLMCalls)
 	}
 }
+
+func TestClassifyTranscriptNames(t *testing.T) {
+	for name, want := range map[string]struct {
+		sid  string
+		kind CopyKind
+		ok   bool
+	}{
+		"s1.jsonl":     {"s1", CopyLive, true},
+		"s1.jsonl.zst": {"s1", CopyLive, true},
+		"s1.jsonl.reset.2026-06-03T10-00-00.000Z":       {"s1", CopyReset, true},
+		"s1.jsonl.deleted.2026-06-02T10-00-00.000Z.zst": {"s1", CopyDeleted, true},
+		"s1.jsonl.bak.1":                                           {"s1", CopyBackup, true},
+		"s1.checkpoint.0b1c.jsonl":                                 {"s1", CopyCheckpoint, true},
+		"s1.corrupt-2026-06-01-ab12.jsonl":                         {"s1", CopyCorrupt, true},
+		"s1.jsonl.corrupt-2026-06-01T10-00-00.000Z-ab12cd34.jsonl": {"s1", CopyCorrupt, true}, // 2026.7
+		"sessions.json":                                            {"", 0, false},
+		"s1.jsonl.lock":                                            {"", 0, false},
+	} {
+		sid, kind, ok := classifyTranscriptName(name)
+		if sid != want.sid || kind != want.kind || ok != want.ok {
+			t.Errorf("%s: %q %v %v, want %q %v %v", name, sid, kind, ok, want.sid, want.kind, want.ok)
+		}
+	}
+}

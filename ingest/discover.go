@@ -491,6 +491,8 @@ func classifyTranscriptName(base string) (sid string, kind CopyKind, ok bool) {
 		kind = CopyDeleted
 	case strings.HasPrefix(rest, ".bak"):
 		kind = CopyBackup
+	case strings.HasPrefix(rest, ".corrupt-"):
+		kind = CopyCorrupt // 2026.7: <id>.jsonl.corrupt-<iso>-<hex>.jsonl
 	default:
 		return "", 0, false
 	}
