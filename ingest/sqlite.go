@@ -181,7 +181,42 @@ func readDBIndex(path, name, agent string) ([]IndexRow, []error) {
 		}
 		out = append(out, row)
 	}
-	return out, errs
+	if err := rows.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return append(out, readDBWindows(db, name, out, &errs)...), errs
+}
+
+// readDBWindows returns a minimal index row (session key and id) for every
+// earlier window of a session key in session_windows — the sessions a
+// reset, compaction or rollover replaced — which session_nodes no longer
+// names (it holds the current session of each key only).
+func readDBWindows(db *sql.DB, name string, nodes []IndexRow, errs *[]error) []IndexRow {
+	if !hasTable(db, "session_windows") {
+		return nil
+	}
+	known := map[string]bool{}
+	for _, r := range nodes {
+		known[r.SessionID] = true
+	}
+	rows, err := db.Query(`SELECT session_id, session_key FROM session_windows ORDER BY session_id`)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: reading session_windows: %w", name, err))
+		return nil
+	}
+	defer rows.Close()
+	var out []IndexRow
+	for rows.Next() {
+		var sid, key string
+		if err := rows.Scan(&sid, &key); err != nil {
+			*errs = append(*errs, err)
+			continue
+		}
+		if !known[sid] && sid != "" && key != "" {
+			out = append(out, IndexRow{SessionKey: key, SessionID: sid})
+		}
+	}
+	return out
 }
 
 // readDBTrajectory streams trajectory_runtime_events of one session.

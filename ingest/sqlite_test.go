@@ -137,3 +137,36 @@ func TestWALWithoutSHM(t *testing.T) {
 		t.Errorf("the input dir holds %v: reading created files", names)
 	}
 }
+
+// TestSessionWindowsKeepTheirKey: session_nodes names only the current
+// session of a key; the sessions a reset or compaction replaced are in
+// session_windows and keep the key (for --session by key, and the report's
+// session key).
+func TestSessionWindowsKeepTheirKey(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "agents", "main", "agent", "openclaw-agent.sqlite")
+	os.MkdirAll(filepath.Dir(dbPath), 0o755)
+	w, err := sql.Open("sqlite", "file:"+dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT, created_at INTEGER NOT NULL, event_zstd BLOB, PRIMARY KEY (session_id, seq))`,
+		`CREATE TABLE session_nodes (session_key TEXT PRIMARY KEY, current_session_id TEXT NOT NULL, entry_json TEXT NOT NULL)`,
+		`CREATE TABLE session_windows (session_id TEXT NOT NULL PRIMARY KEY, session_key TEXT NOT NULL, previous_session_id TEXT, reason TEXT)`,
+		`INSERT INTO transcript_events VALUES ('s1', 0, '{"type":"session","version":4,"id":"s1","timestamp":"2026-06-01T09:00:00.000Z"}', 1, NULL)`,
+		`INSERT INTO transcript_events VALUES ('s2', 0, '{"type":"session","version":4,"id":"s2","timestamp":"2026-06-02T09:00:00.000Z"}', 1, NULL)`,
+		`INSERT INTO session_nodes VALUES ('agent:main:telegram:direct:42', 's2', '{"sessionId":"s2"}')`,
+		`INSERT INTO session_windows VALUES ('s1', 'agent:main:telegram:direct:42', NULL, 'initial')`,
+		`INSERT INTO session_windows VALUES ('s2', 'agent:main:telegram:direct:42', 's1', 'compaction')`,
+	} {
+		if _, err := w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	ss, _ := readAll(t, []string{dir}, Options{Sessions: []string{"agent:main:telegram:direct:42"}})
+	if len(ss) != 2 || ss[0].Key != "agent:main:telegram:direct:42" || ss[1].Key != "agent:main:telegram:direct:42" {
+		t.Fatalf("%d sessions for the key", len(ss))
+	}
+}
