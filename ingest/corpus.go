@@ -195,6 +195,13 @@ func (c *Corpus) addIndexRow(scope int, agent string, row IndexRow) {
 	}
 	if r.SessionID != "" {
 		c.byID[agent+"/"+r.SessionID] = &r
+		// A transcript named otherwise than its session id (a topic's
+		// <id>-topic-<n>.jsonl) is found by its file name too.
+		if f := transcriptBase(r.SessionFile); f != "" && f != r.SessionID {
+			if _, ok := c.byID[agent+"/"+f]; !ok {
+				c.byID[agent+"/"+f] = &r
+			}
+		}
 	}
 }
 
@@ -1303,4 +1310,17 @@ func IsSynthetic(m *Message) bool {
 	}
 	return m.API == "cli" || m.Provider == "openclaw" ||
 		(m.StopReason != "error" && m.StopReason != "aborted" && m.Provider == "" && m.Model == "")
+}
+
+// transcriptBase is the session id a transcript file name gives (the name
+// up to ".jsonl"), "" when there is none.
+func transcriptBase(file string) string {
+	if file == "" {
+		return ""
+	}
+	b := path.Base(filepath.ToSlash(file))
+	if i := strings.Index(b, ".jsonl"); i > 0 {
+		return b[:i]
+	}
+	return ""
 }

@@ -463,3 +463,17 @@ func TestClassifyTranscriptNames(t *testing.T) {
 		}
 	}
 }
+
+// TestTopicTranscriptJoinsItsIndexRow: a 2026.7 Telegram topic transcript
+// is <sessionId>-topic-<n>.jsonl while its index row names sessionId and
+// the file (sessionFile): the session still gets its key.
+func TestTopicTranscriptJoinsItsIndexRow(t *testing.T) {
+	dir := t.TempDir()
+	sd := filepath.Join(dir, "agents", "main", "sessions")
+	writeFile(t, filepath.Join(sd, "s1-topic-42.jsonl"), miniSession)
+	writeFile(t, filepath.Join(sd, "sessions.json"), `{"agent:main:telegram:group:-100:topic:42":{"sessionId":"s1","sessionFile":"`+filepath.ToSlash(filepath.Join(sd, "s1-topic-42.jsonl"))+`","chatType":"group"}}`)
+	ss, _ := readAll(t, []string{dir}, Options{Sessions: []string{"agent:main:telegram:group:-100:topic:42"}})
+	if len(ss) != 1 || ss[0].Key != "agent:main:telegram:group:-100:topic:42" {
+		t.Fatalf("%d sessions for the topic key", len(ss))
+	}
+}

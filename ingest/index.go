@@ -21,6 +21,7 @@ type rawIndexRow struct {
 	SpawnDepth       int             `json:"spawnDepth"`
 	PreviousSession  string          `json:"previousSessionId"`
 	Status           string          `json:"status"`
+	SessionFile      string          `json:"sessionFile"`
 	ForkSource       *struct {
 		SessionKey string `json:"sessionKey"`
 		SessionID  string `json:"sessionId"`
@@ -37,7 +38,7 @@ func parseIndexRow(key string, data []byte, src Source) (IndexRow, error) {
 	row.ChatType, row.Label, row.DisplayName = r.ChatType, r.Label, r.DisplayName
 	row.ModelProvider, row.Model = r.ModelProvider, r.Model
 	row.SpawnedBy, row.ParentSessionKey, row.SpawnDepth = r.SpawnedBy, r.ParentSessionKey, r.SpawnDepth
-	row.PreviousSession, row.Status = r.PreviousSession, r.Status
+	row.PreviousSession, row.Status, row.SessionFile = r.PreviousSession, r.Status, r.SessionFile
 	if r.ForkSource != nil {
 		row.ForkSourceKey, row.ForkSourceID = r.ForkSource.SessionKey, r.ForkSource.SessionID
 	}

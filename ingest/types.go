@@ -328,7 +328,10 @@ type IndexRow struct {
 	ForkSourceID     string
 	PreviousSession  string
 	Status           string
-	Src              Source
+	// SessionFile is the transcript file the row names, when it does
+	// (2026.7: a Telegram topic's is <sessionId>-topic-<n>.jsonl).
+	SessionFile string
+	Src         Source
 }
 
 // AgentID returns the agent id encoded in an "agent:<id>:..." session key, or "".
