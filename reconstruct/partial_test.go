@@ -27,6 +27,31 @@ func countKinds(traces []reconstruct.Trace) (llm, compaction int) {
 	return
 }
 
+// hookLines reads a recording's hook dump as lines (each with its newline).
+func hookLines(t *testing.T, rec string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(rec, "hooks.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.SplitAfter(data, []byte("\n"))
+}
+
+// reconstructWithHooks writes lines as a hook dump and reconstructs the
+// recording's state dir with it.
+func reconstructWithHooks(t *testing.T, rec string, lines [][]byte) []reconstruct.Trace {
+	t.Helper()
+	dump := filepath.Join(t.TempDir(), "hooks.jsonl")
+	if err := os.WriteFile(dump, bytes.Join(lines, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := tracetest.Reconstruct([]string{filepath.Join(rec, "state"), dump}, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 // TestPartialHookDumpKeepsCompactions: a hook dump that no longer reaches
 // back to a compaction (its older part rotated away) must not make the
 // transcript's compaction calls disappear.
@@ -40,20 +65,8 @@ func TestPartialHookDumpKeepsCompactions(t *testing.T) {
 	if wantComp == 0 {
 		t.Fatal("fixture has no compaction span without hooks")
 	}
-	data, err := os.ReadFile(filepath.Join(rec, "hooks.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	dir := t.TempDir()
-	partial := filepath.Join(dir, "hooks.jsonl")
-	if err := os.WriteFile(partial, bytes.Join(lines[len(lines)*2/3:], nil), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := tracetest.Reconstruct([]string{filepath.Join(rec, "state"), partial}, ingest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lines := hookLines(t, rec)
+	got := reconstructWithHooks(t, rec, lines[len(lines)*2/3:])
 	if err := tracetest.Validate(got); err != nil {
 		t.Fatal(err)
 	}
@@ -128,19 +141,7 @@ func TestPartialHookDumpJoinsTheRightRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(rec, "hooks.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	partial := filepath.Join(t.TempDir(), "hooks.jsonl")
-	if err := os.WriteFile(partial, bytes.Join(lines[39:], nil), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := tracetest.Reconstruct([]string{filepath.Join(rec, "state"), partial}, ingest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := reconstructWithHooks(t, rec, hookLines(t, rec)[39:])
 	want := map[int]string{}
 	for _, tr := range full {
 		want[tr.Ordinal] = tr.RunID
@@ -169,11 +170,7 @@ func TestLateHookJoinsInsteadOfPhantom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(rec, "hooks.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := bytes.SplitAfter(data, []byte("\n"))
+	lines := hookLines(t, rec)
 	late := 0
 	for i, l := range lines {
 		if bytes.Contains(l, []byte(`"hook":"model_call_`)) && late < 2 && i > len(lines)/2 {
@@ -186,14 +183,7 @@ func TestLateHookJoinsInsteadOfPhantom(t *testing.T) {
 			late++
 		}
 	}
-	dump := filepath.Join(t.TempDir(), "hooks.jsonl")
-	if err := os.WriteFile(dump, bytes.Join(lines, nil), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := tracetest.Reconstruct([]string{filepath.Join(rec, "state"), dump}, ingest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := reconstructWithHooks(t, rec, lines)
 	wl, _ := countKinds(want)
 	gl, _ := countKinds(got)
 	if gl != wl {

@@ -105,6 +105,23 @@ func (f *inputFlags) filtered() bool {
 	return len(f.agents) > 0 || len(f.sessions) > 0 || f.since != "" || f.until != "" || f.shard != ""
 }
 
+// openWithMap reads the scenario map and opens the inputs, then checks
+// that the output named by flag is not a file discovery found among them.
+func openWithMap(args []string, f *inputFlags, stdio IO, scenarios, flag, out string, inputs []string) (*pipeline, *report.ScenarioMap, error) {
+	smap, err := readScenarioMap(scenarios)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := openPipeline(args, f, stdio, ingest.ParseOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := outputIsInput(flag, out, inputs, p.corpus.Inv); err != nil {
+		return nil, nil, err
+	}
+	return p, smap, nil
+}
+
 // readScenarioMap reads --scenarios; "" means no map.
 func readScenarioMap(path string) (*report.ScenarioMap, error) {
 	if path == "" {
@@ -212,15 +229,8 @@ func newBaselineCmd(stdio IO) *cobra.Command {
 			if err := outputIsInput("--output", out, inputs, nil); err != nil {
 				return err
 			}
-			smap, err := readScenarioMap(scenarios)
+			p, smap, err := openWithMap(args, &f, stdio, scenarios, "--output", out, inputs)
 			if err != nil {
-				return err
-			}
-			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{})
-			if err != nil {
-				return err
-			}
-			if err := outputIsInput("--output", out, inputs, p.corpus.Inv); err != nil {
 				return err
 			}
 			var kept report.Thresholds
@@ -336,15 +346,8 @@ func newCheckCmd(stdio IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			smap, err := readScenarioMap(scenarios)
+			p, smap, err := openWithMap(args, &f, stdio, scenarios, "--junit", junit, inputs)
 			if err != nil {
-				return err
-			}
-			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{})
-			if err != nil {
-				return err
-			}
-			if err := outputIsInput("--junit", junit, inputs, p.corpus.Inv); err != nil {
 				return err
 			}
 			cur, err := buildBaseline(cmd, p, smap, report.Thresholds{})
