@@ -101,6 +101,7 @@ type HookEvent struct {
 	Outcome           string // model_call_ended outcome, subagent outcome
 	ErrorCategory     string
 	FailureKind       string
+	ErrorCode         string // provider error code (trajectory model.completed), e.g. "429"
 	Error             string // tool or run error message (truncated)
 	HasError          bool
 	DurationMs        int64 // -1 when absent
@@ -287,6 +288,11 @@ type rawTrajLine struct {
 		Success    *bool           `json:"success"`
 		Error      json.RawMessage `json:"error"`
 		Usage      *rawUsage       `json:"usage"`
+		StopReason string          `json:"stopReason"`
+		// MessagesSnapshot (model.completed): the run's messages after the
+		// attempt; the last assistant one of a failed attempt carries the
+		// provider's error. Elements are kept raw: only that one is decoded.
+		MessagesSnapshot []json.RawMessage `json:"messagesSnapshot"`
 	} `json:"data"`
 }
 
@@ -329,6 +335,10 @@ func ParseTrajectoryLine(data []byte, src Source) (HookEvent, error) {
 		}
 		if r.Data.Usage != nil {
 			ev.Usage = convertUsage(r.Data.Usage)
+		}
+		if r.Type == "model.completed" && r.Data.StopReason == "error" {
+			ev.HasError = true
+			ev.Error, ev.ErrorCode = snapshotError(r.Data.MessagesSnapshot)
 		}
 	}
 	return ev, nil
@@ -413,4 +423,30 @@ func ParseTimelineLine(data []byte, src Source) (HookEvent, error) {
 		}
 	}
 	return ev, nil
+}
+
+// snapshotError returns the error message (truncated) and code of the last
+// assistant message of a model.completed snapshot; "" when it has none.
+func snapshotError(msgs []json.RawMessage) (msg, code string) {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		var m struct {
+			Role         string          `json:"role"`
+			ErrorMessage json.RawMessage `json:"errorMessage"`
+			ErrorCode    json.RawMessage `json:"errorCode"`
+		}
+		if json.Unmarshal(msgs[i], &m) != nil || m.Role != "assistant" {
+			continue
+		}
+		var s string
+		if json.Unmarshal(m.ErrorMessage, &s) == nil {
+			msg = truncate(s, 200)
+		}
+		if json.Unmarshal(m.ErrorCode, &s) == nil {
+			code = s
+		} else if len(m.ErrorCode) > 0 && m.ErrorCode[0] >= '0' && m.ErrorCode[0] <= '9' {
+			code = string(m.ErrorCode) // a number
+		}
+		return msg, code
+	}
+	return "", ""
 }

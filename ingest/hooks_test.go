@@ -116,3 +116,14 @@ func TestParseTimelineLine(t *testing.T) {
 		t.Error("record without name accepted")
 	}
 }
+
+func TestTrajectoryAttemptError(t *testing.T) {
+	ev, err := ParseTrajectoryLine([]byte(`{"traceSchema":"openclaw-trajectory","schemaVersion":1,"type":"model.completed","ts":"2026-11-25T21:07:48.891Z","seq":5,"sessionId":"s06","runId":"r","data":{"stopReason":"error","messagesSnapshot":[{"role":"user","content":"hi"},{"role":"assistant","stopReason":"error","errorMessage":"429 rate limited","errorCode":429}]}}`), Source{})
+	if err != nil || ev.Kind != TrajModelCompleted || !ev.HasError || ev.Error != "429 rate limited" || ev.ErrorCode != "429" {
+		t.Fatalf("%+v %v", ev, err)
+	}
+	ev, err = ParseTrajectoryLine([]byte(`{"type":"model.completed","ts":"2026-11-25T21:07:48.891Z","runId":"r","data":{"stopReason":"stop","messagesSnapshot":[1,"odd",{"role":"assistant"}]}}`), Source{})
+	if err != nil || ev.HasError || ev.Error != "" {
+		t.Fatalf("success: %+v %v", ev, err)
+	}
+}

@@ -124,16 +124,17 @@ type run struct {
 }
 
 type builder struct {
-	arena   arena
-	s       *ingest.Session
-	opt     Options
-	onPath  map[string]bool
-	runs    []*run
-	calls   []*llmCall
-	tools   []*toolCall
-	toolsBy map[string]*toolCall
-	hcalls  []*hookCall
-	skew    time.Duration
+	arena    arena
+	usedTraj map[*ingest.HookEvent]bool // trajectory errors given to a failed attempt
+	s        *ingest.Session
+	opt      Options
+	onPath   map[string]bool
+	runs     []*run
+	calls    []*llmCall
+	tools    []*toolCall
+	toolsBy  map[string]*toolCall
+	hcalls   []*hookCall
+	skew     time.Duration
 	// hook events by tool call id
 	before, after, trajCall, trajRes map[string]*ingest.HookEvent
 	agentEnd                         map[string]*ingest.HookEvent
@@ -1162,6 +1163,11 @@ func (b *builder) hookOnlySpan(base Span, r *run, h *hookCall) Span {
 	case h.ended != nil && h.ended.Outcome == "error":
 		sb.sp.Status = StatusError
 		sb.sp.StatusMessage = strings.TrimSpace(h.ended.ErrorCategory + " " + h.ended.FailureKind)
+		if ev := b.attemptError(h); ev != nil {
+			// The provider's own message and code, from the trajectory.
+			sb.sp.StatusMessage, sb.sp.ErrorType = ev.Error, ev.ErrorCode
+			sb.ev("status", MethodTrajectory, confTrajectory, "", ev.Src)
+		}
 		if sb.sp.StatusMessage == "" {
 			sb.sp.StatusMessage = "provider call failed"
 		}
@@ -1187,6 +1193,31 @@ func (b *builder) hookOnlySpan(base Span, r *run, h *hookCall) Span {
 		sb.ev("usage", MethodHookAttemptSum, confAttemptSum, "", src)
 	}
 	return sb.done()
+}
+
+// attemptError returns the trajectory's model.completed error of a failed
+// hook-only call: the first unused one of its run recorded at or after the
+// call's end, within 5 s. Nil when there is none (no trajectory, no
+// message in it).
+func (b *builder) attemptError(h *hookCall) *ingest.HookEvent {
+	end, ok := h.end()
+	if !ok || h.runID == "" {
+		return nil
+	}
+	for i := range b.s.Trajectory {
+		ev := &b.s.Trajectory[i]
+		if ev.Kind != ingest.TrajModelCompleted || !ev.HasError || ev.Error == "" || ev.RunID != h.runID || b.usedTraj[ev] {
+			continue
+		}
+		if d := ev.Time.Sub(end); d >= -50*time.Millisecond && d <= 5*time.Second {
+			if b.usedTraj == nil {
+				b.usedTraj = map[*ingest.HookEvent]bool{}
+			}
+			b.usedTraj[ev] = true
+			return ev
+		}
+	}
+	return nil
 }
 
 // compactionHooked reports whether the hook dump saw the provider call of

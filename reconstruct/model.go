@@ -166,6 +166,9 @@ type Span struct {
 	Status Status
 	// StatusMessage is the provider error or tool error text (truncated).
 	StatusMessage string
+	// ErrorType is the provider's error code of a failed call when known
+	// ("429", "500"): the OTLP error.type.
+	ErrorType string
 
 	AgentID, SessionID, SessionKey, RunID string
 

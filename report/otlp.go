@@ -216,9 +216,13 @@ func (w *otlpWriter) span(sp ptrace.Span, t *reconstruct.Trace, s *reconstruct.S
 		a.PutInt("gen_ai.usage.cache_write.input_tokens", u.CacheWrite)
 	}
 	if s.Status == reconstruct.StatusError {
-		// No low-cardinality error class is known: the convention's
-		// fallback value.
-		a.PutStr("error.type", "_OTHER")
+		// The provider's error code when the trajectory gave it, else
+		// the convention's fallback value.
+		et := s.ErrorType
+		if et == "" {
+			et = "_OTHER"
+		}
+		a.PutStr("error.type", et)
 	}
 
 	// 2. clawtrace: identity and kind-specific facts.
