@@ -606,7 +606,9 @@ func (c *Corpus) readHooks(s *Session) {
 
 // dedupeHooks drops the second and later copies of one hook line (a dump
 // copied into a backup, or rotated and kept twice): the same hook, process,
-// sequence number, time and ids. Copies sort next to each other (same time),
+// sequence number, time and ids (not the session id: the events are already
+// filed under one session, and a renamed one's compressed copies carry the
+// new id). Copies sort next to each other (same time),
 // so only events of equal time are compared.
 func dedupeHooks(evs []HookEvent) []HookEvent {
 	out := evs[:0]
@@ -632,7 +634,7 @@ func dedupeHooks(evs []HookEvent) []HookEvent {
 func sameHookLine(a, b *HookEvent) bool {
 	return a.Name == b.Name && a.Seq == b.Seq && a.PID == b.PID && a.Time.Equal(b.Time) &&
 		a.RunID == b.RunID && a.CallID == b.CallID && a.ToolCallID == b.ToolCallID &&
-		a.SessionID == b.SessionID && a.SessionKey == b.SessionKey && a.Usage.Input == b.Usage.Input && a.Usage.Output == b.Usage.Output
+		a.SessionKey == b.SessionKey && a.Usage.Input == b.Usage.Input && a.Usage.Output == b.Usage.Output
 }
 
 // CompareHookEvents orders evidence events by time, then process and

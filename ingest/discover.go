@@ -120,8 +120,16 @@ func Discover(paths []string) *Inventory {
 // stamp sets the scope of everything appended since the lengths in from:
 // the recording or state dir p belongs to (see scopeRoot), shared by every
 // input of it (DIR/state and DIR/hooks.jsonl are one scope).
-func (inv *Inventory) stamp(from [6]int, p string, dir bool) {
+func (inv *Inventory) stamp(from [6]int, p string, dir, self bool) {
 	root := scopeRoot(p, dir)
+	if self {
+		// A state dir or recording is its own scope (a recording's state/
+		// counts as the recording, like its hook dump beside it).
+		root, _ = filepath.Abs(p)
+		if root = filepath.Clean(root); filepath.Base(root) == "state" {
+			root = filepath.Dir(root)
+		}
+	}
 	scope := slices.Index(inv.scopeRoots, root)
 	if scope < 0 {
 		scope = len(inv.scopeRoots)
@@ -169,18 +177,28 @@ func scopeRoot(p string, dir bool) string {
 	return root
 }
 
-// nameScopes names each scope after its root's base name, qualified by the
-// parent's when two roots share it — independent of the order of inputs.
+// nameScopes names each scope after its root's base name, qualified by as
+// many parent folders as it takes to tell the roots apart — independent of
+// the order of inputs.
 func (inv *Inventory) nameScopes() {
-	count := map[string]int{}
-	for _, r := range inv.scopeRoots {
-		count[filepath.Base(r)]++
-	}
 	inv.Scopes = make([]string, len(inv.scopeRoots))
-	for i, r := range inv.scopeRoots {
-		inv.Scopes[i] = filepath.Base(r)
-		if count[inv.Scopes[i]] > 1 {
-			inv.Scopes[i] = filepath.Base(filepath.Dir(r)) + "_" + inv.Scopes[i]
+	name := func(r string, depth int) string {
+		parts := strings.Split(filepath.ToSlash(r), "/")
+		return strings.Join(parts[max(0, len(parts)-depth):], "_")
+	}
+	// Qualify by more parent folders until the names are unique.
+	for depth := 1; depth <= 8; depth++ {
+		count := map[string]int{}
+		for i, r := range inv.scopeRoots {
+			inv.Scopes[i] = name(r, depth)
+			count[inv.Scopes[i]]++
+		}
+		dup := false
+		for _, n := range count {
+			dup = dup || n > 1
+		}
+		if !dup {
+			return
 		}
 	}
 }
@@ -209,7 +227,7 @@ func (inv *Inventory) add(p, collection string) {
 	}
 	root := filepath.Dir(filepath.Clean(p))
 	if !st.IsDir() {
-		defer inv.stamp(inv.lens(), p, false)
+		defer inv.stamp(inv.lens(), p, false, false)
 		inv.addFile(root, p, "", true)
 		return
 	}
@@ -225,7 +243,7 @@ func (inv *Inventory) add(p, collection string) {
 			return
 		}
 	}
-	defer inv.stamp(inv.lens(), p, true)
+	defer inv.stamp(inv.lens(), p, true, stateDir || recording)
 	top := p // names relative to the input, or to its collection
 	if collection != "" {
 		top, root = collection, collection
@@ -280,8 +298,12 @@ func (inv *Inventory) splitInstances() {
 		slices.Sort(ss)
 		created := map[int]string{}
 		for _, i := range sources[k] {
-			if t := inv.Transcripts[i]; !t.DB && created[t.Scope] == "" {
-				created[t.Scope] = peekCreated(t.Path)
+			if t := inv.Transcripts[i]; created[t.Scope] == "" {
+				if t.DB {
+					created[t.Scope] = dbCreated(t.Path, t.SessionID)
+				} else {
+					created[t.Scope] = peekCreated(t.Path)
+				}
 			}
 		}
 		// Cluster the scopes by creation time. With one cluster (copies:

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -281,7 +282,7 @@ func (p *dbPool) close() {
 		db.Close()
 		delete(p.dbs, k)
 	}
-	removeWALSnapshots()
+	RemoveTempFiles()
 }
 
 // walSnapshots are the copies made by walSnapshot, by database path.
@@ -294,7 +295,7 @@ var walSnapshots = struct {
 // file but no -shm (a copied backup, a crashed writer): SQLite would
 // create the -shm next to the input to read the WAL, writing into the
 // input directory. The copy (database and WAL) lives in a temporary
-// directory until removeWALSnapshots. "" when no copy is needed.
+// directory until RemoveTempFiles. "" when no copy is needed.
 func walSnapshot(path string) (string, error) {
 	if !fileExists(path+"-wal") || fileExists(path+"-shm") {
 		return "", nil
@@ -336,11 +337,30 @@ func copyFile(from, to string) error {
 }
 
 // removeWALSnapshots deletes the copies walSnapshot made.
-func removeWALSnapshots() {
+func RemoveTempFiles() {
 	walSnapshots.Lock()
 	defer walSnapshots.Unlock()
 	for k, d := range walSnapshots.dirs {
 		os.RemoveAll(d)
 		delete(walSnapshots.dirs, k)
 	}
+}
+
+// dbCreated returns the creation time the header row (the first by seq) of
+// a session in an agent database records, "" when unknown.
+func dbCreated(path, sessionID string) string {
+	db, err := openDB(path)
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	created := ""
+	stop := errors.New("stop")
+	_ = readDBTranscript(db, sessionID, func(line []byte, seq, _ int64) error {
+		if e, err := ParseEntry(line, Source{}, ParseOptions{}); err == nil && e.Kind == EntryHeader && !e.Time.IsZero() {
+			created = e.Time.UTC().Format(time.RFC3339Nano)
+		}
+		return stop
+	})
+	return created
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -168,5 +169,41 @@ func TestSessionWindowsKeepTheirKey(t *testing.T) {
 	ss, _ := readAll(t, []string{dir}, Options{Sessions: []string{"agent:main:telegram:direct:42"}})
 	if len(ss) != 2 || ss[0].Key != "agent:main:telegram:direct:42" || ss[1].Key != "agent:main:telegram:direct:42" {
 		t.Fatalf("%d sessions for the key", len(ss))
+	}
+}
+
+// TestSameIDDifferentSessionsDBOnly: two recordings of the 2026.8+ layout
+// (databases only) that reuse a session id for different sessions stay
+// apart: the creation time comes from the database's header row.
+func TestSameIDDifferentSessionsDBOnly(t *testing.T) {
+	const rec = "../fixtures/corpus/openclaw-2026.9.6/02-one-tool/state"
+	dir := t.TempDir()
+	for i, name := range []string{"r1", "r2"} {
+		state := filepath.Join(dir, name, "state")
+		if err := os.CopyFS(state, os.DirFS(rec)); err != nil {
+			t.Fatal(err)
+		}
+		jsonl, _ := filepath.Glob(filepath.Join(state, "agents", "main", "sessions", "*.jsonl"))
+		for _, p := range jsonl {
+			os.Remove(p)
+		}
+		if i == 1 { // another session under the same id: created a day later
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(state, "agents", "main", "agent", "openclaw-agent.sqlite"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`UPDATE transcript_events SET event_json = replace(event_json, '2026-11-25T', '2026-11-26T') WHERE event_json IS NOT NULL`); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+		}
+	}
+	ss, _ := readAll(t, []string{dir}, Options{})
+	var ids []string
+	for _, s := range ss {
+		ids = append(ids, s.SessionID)
+	}
+	if !slices.Contains(ids, "s02@r1") || !slices.Contains(ids, "s02@r2") {
+		t.Errorf("sessions %v, want s02@r1 and s02@r2", ids)
 	}
 }

@@ -443,7 +443,7 @@ func (b *builder) linkTools() {
 }
 
 // resultTarget returns the tool call a result at entry pos answers: of the
-// calls with its id emitted before it, the earliest still without a result
+// calls with its id emitted before it, the latest still without a result
 // (ids are unique per session for most providers; some reuse them per
 // response). Nil when there is none: an orphan result; again when the id
 // belongs to a single call that already has its result.
@@ -455,12 +455,15 @@ func (b *builder) resultTarget(id string, pos int) (t *toolCall, again bool) {
 	if last.occ == 0 {
 		return last, last.result != nil
 	}
+	// The latest call before the result still waiting for that id: an
+	// earlier one left without a result (an aborted run) must not take it.
+	var best *toolCall
 	for _, t := range b.tools {
-		if t.id == id && t.result == nil && (t.emitter == nil || t.emitter.pos < pos) {
-			return t, false
+		if t.id == id && t.result == nil && t.emitter != nil && t.emitter.pos < pos && (best == nil || t.emitter.pos > best.emitter.pos) {
+			best = t
 		}
 	}
-	return nil, true
+	return best, best == nil
 }
 
 // pairHooks pairs model_call_started with model_call_ended (same run id
@@ -1226,6 +1229,9 @@ func (b *builder) attemptError(h *hookCall) *ingest.HookEvent {
 // back to e; the entry then makes its own span, as without hooks.
 func (b *builder) compactionHooked(e *ingest.Entry) bool {
 	for _, h := range b.hcalls {
+		if h.used {
+			continue // joined to a transcript call: not the compaction's
+		}
 		if d := e.Time.Sub(h.start()); d >= 0 && d < 60*time.Second {
 			return true
 		}

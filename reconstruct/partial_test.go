@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/clawtrace/clawtrace/ingest"
 	"github.com/clawtrace/clawtrace/reconstruct"
@@ -188,5 +190,28 @@ func TestLateHookJoinsInsteadOfPhantom(t *testing.T) {
 	gl, _ := countKinds(got)
 	if gl != wl {
 		t.Errorf("%d LLM spans with one late hook pair, %d without", gl, wl)
+	}
+}
+
+// TestReusedIDAfterAbortedCall: a call_0 left without a result (the user
+// moved on) must not take the result of the next run's call_0.
+func TestReusedIDAfterAbortedCall(t *testing.T) {
+	traces, _, err := tracetest.Reconstruct([]string{"testdata/reused-id-aborted.jsonl"}, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(traces) != 2 {
+		t.Fatalf("%d runs, want 2", len(traces))
+	}
+	for i, tr := range traces {
+		for _, sp := range tr.Spans {
+			if sp.Kind != reconstruct.KindTool {
+				continue
+			}
+			consumed := slices.ContainsFunc(sp.Links, func(l reconstruct.Link) bool { return l.Relation == "consumed_by" })
+			if want := i == 1; consumed != want || (i == 0 && sp.Duration() > 30*time.Second) {
+				t.Errorf("run %d: tool consumed %v (want %v), lasts %v", i+1, consumed, want, sp.Duration())
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/clawtrace/clawtrace/ingest"
 	"io"
 	"os"
 	"runtime/pprof"
@@ -53,6 +54,7 @@ func usageErr(format string, a ...any) error {
 
 // Main runs clawtrace with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdio IO) int {
+	defer ingest.RemoveTempFiles() // database copies, also when a command stops early
 	root := newRootCmd(stdio)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)
