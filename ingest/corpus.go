@@ -1138,14 +1138,9 @@ func peekCreated(path string) string {
 // session it was forked from (parentSession, a path or an id, as a session
 // id), each "" when unknown.
 func peekHeader(file string) (created, parent string) {
-	rc, err := openMaybeCompressed(file)
-	if err != nil {
-		return "", ""
-	}
-	defer rc.Close()
 	// The header is a short first line: read only the start of the file.
-	line, err := bufio.NewReaderSize(rc, 4096).ReadSlice('\n')
-	if err != nil && err != io.EOF {
+	line, ok := firstLine(file, 4096)
+	if !ok {
 		return "", ""
 	}
 	e, err := ParseEntry(line, Source{}, ParseOptions{})
@@ -1157,24 +1152,33 @@ func peekHeader(file string) (created, parent string) {
 	}
 	if e.ParentSession != "" {
 		parent = path.Base(filepath.ToSlash(e.ParentSession))
-		if i := strings.Index(parent, ".jsonl"); i > 0 {
-			parent = parent[:i]
+		if b := transcriptBase(e.ParentSession); b != "" {
+			parent = b
 		}
 	}
 	return created, parent
 }
 
-// peekSessionID reads the header of a file to learn its session id.
-func peekSessionID(path string) string {
-	rc, err := openMaybeCompressed(path)
+// firstLine returns the first line of a (possibly compressed) file, read
+// through a buffer of size bytes; false when the file cannot be read or the
+// line is longer.
+func firstLine(file string, size int) ([]byte, bool) {
+	rc, err := openMaybeCompressed(file)
 	if err != nil {
-		return ""
+		return nil, false
 	}
 	defer rc.Close()
-	lr := newLineReader(rc)
-	defer lr.release()
-	line, err := lr.next()
-	if err != nil {
+	line, err := bufio.NewReaderSize(rc, size).ReadSlice('\n')
+	if err != nil && err != io.EOF {
+		return nil, false
+	}
+	return line, true
+}
+
+// peekSessionID reads the header of a file to learn its session id.
+func peekSessionID(path string) string {
+	line, ok := firstLine(path, 1<<20)
+	if !ok || len(bytes.TrimSpace(line)) == 0 {
 		return ""
 	}
 	if r, ok := coldRecordOf(line); ok {
