@@ -186,7 +186,7 @@ func newRootCmd(stdio IO) *cobra.Command {
   clawtrace report --by day,model
   clawtrace show --evidence --session s06 fixtures/corpus/openclaw-2026.9.6/06-retry
   clawtrace reconstruct ~/.openclaw -o traces.jsonl
-  clawtrace html --since 2026-06-01 -o runs.html
+  clawtrace view --since 2026-06-01 -o runs.html
   clawtrace eval --corpus fixtures/corpus`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitErr{code: exitUsage, err: err} })

@@ -11,14 +11,15 @@ import (
 	"github.com/clawtrace/clawtrace/report"
 )
 
-func init() { extraCommands = append(extraCommands, newHTMLCmd) }
+func init() { extraCommands = append(extraCommands, newViewCmd) }
 
-func newHTMLCmd(stdio IO) *cobra.Command {
+func newViewCmd(stdio IO) *cobra.Command {
 	var f inputFlags
 	var cf contentFlags
 	var out, title string
 	cmd := &cobra.Command{
-		Use:   "html [paths...] -o view.html",
+		Use:     "view [paths...] -o report.html",
+		Aliases: []string{"html"},
 		Short: "Write a self-contained HTML page with a waterfall per run",
 		Long: `html writes one HTML file (inline CSS, no scripts or external resources) with
 a waterfall per reconstructed run: every LLM call, compaction call and tool
@@ -27,9 +28,9 @@ or below, faded off the active branch. Hover a bar for tokens, cost and status; 
 evidence. Use --session / --since to keep the page small on big corpora.
 Message and tool text is left out unless --content is given; --redact masks
 parts of it and of error messages, as for reconstruct.`,
-		Example: `  clawtrace html fixtures/corpus/openclaw-2026.9.6/04-parallel -o view.html
-  clawtrace html --since 2026-06-01 --agent main -o june.html
-  clawtrace html --content --redact 'sk-[A-Za-z0-9]+' --session s04 -o s04.html`,
+		Example: `  clawtrace view fixtures/corpus/openclaw-2026.9.6/04-parallel -o view.html
+  clawtrace view --since 2026-06-01 --agent main -o june.html
+  clawtrace view --content --redact 'sk-[A-Za-z0-9]+' --session s04 -o s04.html`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			redact, err := cf.regexps()
 			if err != nil {
