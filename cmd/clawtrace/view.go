@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"regexp"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,18 +18,30 @@ func newViewCmd(stdio IO) *cobra.Command {
 	var f inputFlags
 	var cf contentFlags
 	var out, title string
+	var maxRuns int
+	rf := reportFlags{format: "table", by: []string{"model"}, sort: "cost"}
 	cmd := &cobra.Command{
 		Use:     "view [paths...] -o report.html",
 		Aliases: []string{"html"},
-		Short: "Write a self-contained HTML page with a waterfall per run",
-		Long: `html writes one HTML file (inline CSS, no scripts or external resources) with
-a waterfall per reconstructed run: every LLM call, compaction call and tool
-call as a bar, coloured by kind, red on error, hatched at confidence 0.5
-or below, faded off the active branch. Hover a bar for tokens, cost and status; click a row for its links and
-evidence. Use --session / --since to keep the page small on big corpora.
+		Short:   "Write a self-contained HTML page: cost charts, a sortable list of runs, a waterfall per run",
+		Long: `view writes one HTML file with no network access (inline CSS, SVG and
+script, nothing fetched): what it was built from and what was skipped;
+totals; cost and tokens by day, model, tool and agent as charts (the
+numbers of report --by); a list of runs sortable by start, cost, duration,
+calls and lowest confidence, filterable and paginated; and for the run
+picked, its waterfall: the run, every LLM call and the tool calls it
+emitted on one time axis (parallel tools side by side), failed attempts and
+compaction calls marked, each bar's opacity its confidence, inferred
+boundaries dotted, confidence ≤ 0.5 hatched; click a row for its tokens,
+cost, links and evidence.
+
+Unknown cost shows as unknown, a lower bound as ≥. The page lists the first
+--max-runs runs (the charts and totals count all of them); each run is a
+compact JSON block that the page parses only when the run is opened, so
+10,000 runs stay responsive. The same inputs give the same bytes.
 Message and tool text is left out unless --content is given; --redact masks
 parts of it and of error messages, as for reconstruct.`,
-		Example: `  clawtrace view fixtures/corpus/openclaw-2026.9.6/04-parallel -o view.html
+		Example: `  clawtrace view fixtures/corpus/openclaw-2026.9.6 -o report.html
   clawtrace view --since 2026-06-01 --agent main -o june.html
   clawtrace view --content --redact 'sk-[A-Za-z0-9]+' --session s04 -o s04.html`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -36,8 +49,18 @@ parts of it and of error messages, as for reconstruct.`,
 			if err != nil {
 				return err
 			}
+			if maxRuns < 1 {
+				return usageErr("--max-runs %d: want 1 or more", maxRuns)
+			}
 			inputs := inputPaths(args, &f)
+			if rf.pricing != "" {
+				inputs = append(inputs, rf.pricing)
+			}
 			if err := outputIsInput("--output", out, inputs, nil); err != nil {
+				return err
+			}
+			cfg, err := rf.resolve(false)
+			if err != nil {
 				return err
 			}
 			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{Content: cf.content})
@@ -48,14 +71,19 @@ parts of it and of error messages, as for reconstruct.`,
 				return err
 			}
 			write := func(w io.Writer) error {
-				h := report.NewHTMLWriter(w, title, cf.content)
+				v, err := report.NewViewWriter(w, report.ViewOptions{Title: title, Content: cf.content, Agg: cfg.agg, MaxRuns: maxRuns})
+				if err != nil {
+					return err
+				}
 				if err := p.each(cmd.Context(), func(s *ingest.Session, traces []reconstruct.Trace) error {
+					v.AddSession(s)
 					redactSpans(traces, redact)
-					return h.Write(traces)
+					return v.Write(traces)
 				}); err != nil {
 					return err
 				}
-				return h.Close()
+				return v.Close(report.ViewSummary{Inputs: inputs, Filters: filterFlags(cmd), SkippedLines: p.Skipped,
+					Reasons: p.Reasons, SkippedFiles: p.Unreadable})
 			}
 			if out == "" || out == "-" {
 				err = write(stdio.Out)
@@ -72,8 +100,26 @@ parts of it and of error messages, as for reconstruct.`,
 	f.register(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default stdout)")
 	cmd.Flags().StringVar(&title, "title", "clawtrace runs", "page title")
+	cmd.Flags().IntVar(&maxRuns, "max-runs", report.DefaultViewRuns, "list at most this many runs with their waterfalls (charts and totals count all)")
+	cmd.Flags().BoolVar(&rf.reprice, "reprice", false, "price every call from the pricing table instead of the recorded cost")
+	cmd.Flags().StringVar(&rf.pricing, "pricing", "", "JSON price table that overrides or extends the embedded one")
 	cf.register(cmd, "include message and tool content (off by default)")
 	return cmd
+}
+
+// filterFlags lists the filtering flags given, as the page states them.
+func filterFlags(cmd *cobra.Command) []string {
+	var out []string
+	for _, name := range []string{"agent", "session", "since", "until", "shard"} {
+		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
+			v := fl.Value.String()
+			if sv, ok := fl.Value.(interface{ GetSlice() []string }); ok {
+				v = strings.Join(sv.GetSlice(), ",")
+			}
+			out = append(out, "--"+name+" "+v)
+		}
+	}
+	return out
 }
 
 // redactSpans replaces every match of each expression, in order, by
