@@ -74,7 +74,6 @@ type ViewWriter struct {
 	opt    ViewOptions
 	charts [4]*Aggregator // day (or week), model, tool, agent
 	price  *Aggregator    // prices each call, as report does
-	days   map[string]bool
 	rows   []viewRow
 	runs   int
 	spans  int
@@ -90,7 +89,10 @@ func NewViewWriter(w io.Writer, opt ViewOptions) (*ViewWriter, error) {
 	if opt.MaxRuns <= 0 {
 		opt.MaxRuns = DefaultViewRuns
 	}
-	v := &ViewWriter{w: bufio.NewWriterSize(w, 64<<10), opt: opt, days: map[string]bool{}}
+	if opt.Agg.Pricing == nil {
+		opt.Agg.Pricing = DefaultPricing() // once for the four aggregators
+	}
+	v := &ViewWriter{w: bufio.NewWriterSize(w, 64<<10), opt: opt}
 	for i, d := range chartDims {
 		o := opt.Agg
 		o.GroupBy = []Dimension{d}
