@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -415,5 +416,53 @@ func TestViewTenThousandRuns(t *testing.T) {
 		t.Errorf("pager says %q", got)
 	}
 	p.do(t, chromedp.Click(chromedp.CSS(`#rows tr`)), chromedp.WaitVisible(chromedp.CSS(`.wf tbody tr`)))
+	p.noErrors(t)
+}
+
+// TestViewEscapesTranscript: a transcript whose prompt, tool name, model
+// and tool arguments hold markup, read by the real parser with content on,
+// renders as text in chromium.
+func TestViewEscapesTranscript(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rec")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(corpusRoot, "openclaw-2026.7.35", "02-one-tool"))); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "state", "agents", "main", "sessions", "s02.jsonl")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quote := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	data = bytes.ReplaceAll(data, []byte(`"What is in notes.txt?"`), []byte(quote(hostile[0])))
+	data = bytes.ReplaceAll(data, []byte(`"name":"read"`), []byte(`"name":`+quote(hostile[1])))
+	data = bytes.ReplaceAll(data, []byte(`"toolName":"read"`), []byte(`"toolName":`+quote(hostile[1])))
+	data = bytes.ReplaceAll(data, []byte(`"model":"mock-a"`), []byte(`"model":`+quote(hostile[2])))
+	data = bytes.ReplaceAll(data, []byte(`"notes.txt"`), []byte(quote(hostile[3])))
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	traces, _, err := tracetest.Reconstruct([]string{dir}, ingest.Options{Parse: ingest.ParseOptions{Content: true}})
+	if err != nil || len(traces) == 0 {
+		t.Fatalf("%d traces, %v", len(traces), err)
+	}
+	page := writeView(t, traces, ViewOptions{Title: "t", Content: true}, ViewSummary{})
+	p := openPage(t, page, "run="+traces[0].ID.String())
+	p.do(t, chromedp.WaitVisible(chromedp.CSS(`.wf tbody tr`)))
+	rows := eval[int](t, p, `document.querySelectorAll('.wf tbody tr').length`)
+	for i := range rows {
+		js(t, p, fmt.Sprintf(`document.querySelectorAll('.wf tbody tr')[%d].click()`, i))
+		if eval[bool](t, p, `window.__pwned !== undefined`) {
+			t.Fatalf("transcript text ran as script after clicking row %d", i)
+		}
+	}
+	if n := eval[int](t, p, `document.querySelectorAll('img, [onerror], [onload]').length`); n != 0 {
+		t.Errorf("%d injected elements", n)
+	}
+	text := eval[string](t, p, `document.body.innerText`)
+	for _, w := range hostile[1:3] {
+		if !strings.Contains(text, w) {
+			t.Errorf("transcript text %q not shown as text", w)
+		}
+	}
 	p.noErrors(t)
 }
