@@ -63,7 +63,7 @@ func (v *ViewWriter) barChart(title, note string, rows []chartRow) {
 		}
 		maxTok = max(maxTok, r.c.Tokens())
 	}
-	v.printf("<table class=\"bars\">")
+	v.printf("<table class=\"bars\"><tr class=\"hd\"><th></th><td colspan=\"2\">cost</td><td colspan=\"2\">tokens</td></tr>")
 	for _, r := range rows {
 		v.printf("<tr><th title=\"%s\">%s</th><td class=\"bar\">", html.EscapeString(r.label), html.EscapeString(clip(r.label, 28)))
 		if r.c.Cost != nil && maxCost > 0 {
