@@ -23,11 +23,21 @@ bench:
 microbench:
     go test -run '^$' -bench . -benchmem ./ingest ./reconstruct
 
-# short fuzzing of every parser
+# fuzz every entry point, one after another (a short minimize time keeps
+# the big transcript lines from stalling the run; crashes land in
+# <pkg>/testdata/fuzz/<Fuzzer>/)
 fuzz seconds="20":
-    go test ./ingest -run '^$' -fuzz FuzzParseEntry -fuzztime {{seconds}}s
-    go test ./ingest -run '^$' -fuzz FuzzParseHookLine -fuzztime {{seconds}}s
-    go test ./ingest -run '^$' -fuzz FuzzParseIndex -fuzztime {{seconds}}s
+    go test ./ingest -run '^$' -fuzz '^FuzzParseEntry$' -fuzztime {{seconds}}s -fuzzminimizetime 3s -parallel 1
+    go test ./ingest -run '^$' -fuzz '^FuzzParseHookLine$' -fuzztime {{seconds}}s -fuzzminimizetime 3s -parallel 1
+    go test ./ingest -run '^$' -fuzz '^FuzzParseIndex$' -fuzztime {{seconds}}s -fuzzminimizetime 3s -parallel 1
+    go test ./ingest -run '^$' -fuzz '^FuzzFastMatchesSlow$' -fuzztime {{seconds}}s -fuzzminimizetime 3s -parallel 1
+    go test ./ingest -run '^$' -fuzz '^FuzzHookFastMatchesSlow$' -fuzztime {{seconds}}s -fuzzminimizetime 3s -parallel 1
+    go test ./ingest -run '^$' -fuzz '^FuzzRowEvent$' -fuzztime {{seconds}}s -fuzzminimizetime 3s -parallel 1
+    go test ./ingest -run '^$' -fuzz '^FuzzReadDB$' -fuzztime {{seconds}}s -fuzzminimizetime 3s -parallel 1
+    go test ./report -run '^$' -fuzz '^FuzzLoadPricing$' -fuzztime {{seconds}}s -fuzzminimizetime 3s -parallel 1
+    go test ./report -run '^$' -fuzz '^FuzzReadBaseline$' -fuzztime {{seconds}}s -fuzzminimizetime 3s -parallel 1
+    go test ./report -run '^$' -fuzz '^FuzzWriteOTLPJSON$' -fuzztime {{seconds}}s -fuzzminimizetime 3s -parallel 1
+    go test ./reconstruct -run '^$' -fuzz '^FuzzMatcher$' -fuzztime {{seconds}}s -fuzzminimizetime 3s -parallel 1
 
 # regenerate golden files after an intended change
 golden:

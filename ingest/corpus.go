@@ -76,6 +76,10 @@ type Session struct {
 	// counts all of them.
 	LineErrors   []*LineError
 	SkippedLines int
+	// FileErrors are the copies that could not be read, or not to the end
+	// (an unreadable file or database, a corrupt compressed stream): one
+	// per copy, not counted in SkippedLines — a file is not a line.
+	FileErrors []*LineError
 	// Deleted is true when only archived (deleted or reset) copies exist.
 	Deleted bool
 	// HookOnly is true when the session is known only from hook events.
@@ -92,10 +96,20 @@ func (s *Session) DupEntries() int {
 }
 
 func (s *Session) lineError(src Source, err error) {
+	if src.Line == 0 {
+		s.fileError(src, err)
+		return
+	}
 	s.SkippedLines++
 	if len(s.LineErrors) < MaxLineErrorsKept {
 		s.LineErrors = append(s.LineErrors, &LineError{Src: src, Err: err})
 	}
+}
+
+// fileError records a copy that could not be read (src.Line 0) or not
+// past src.Line.
+func (s *Session) fileError(src Source, err error) {
+	s.FileErrors = append(s.FileErrors, &LineError{Src: src, Err: err})
 }
 
 type group struct {
@@ -153,7 +167,13 @@ func Open(paths []string, opt Options) (*Corpus, error) {
 	c.loadHooks()
 	c.loadTimelines()
 	c.buildGroups()
-	if len(c.groups) == 0 && len(c.Inv.Problems) > 0 && len(c.Inv.Problems) == len(paths) {
+	missing := 0
+	for _, p := range c.Inv.Problems {
+		if errors.Is(p, ErrNoSuchInput) {
+			missing++
+		}
+	}
+	if len(c.groups) == 0 && missing > 0 && missing == len(paths) {
 		return c, fmt.Errorf("no usable input: %w", errors.Join(c.Inv.Problems...))
 	}
 	return c, nil
@@ -594,6 +614,11 @@ func (c *Corpus) readHooks(s *Session) {
 				s.lineError(src, fmt.Errorf("hook line changed since it was first read: %w", err))
 				continue
 			}
+			if ev.Kind == HookAfterToolCall && !c.opt.Parse.Content {
+				// A tool's error text is its output: content, kept only
+				// with --content (the transcript's is dropped likewise).
+				ev.Error = ""
+			}
 			evs = append(evs, ev)
 		}
 	}
@@ -954,9 +979,9 @@ func (c *Corpus) readSession(g *group) *Session {
 			if db, err = c.dbs.get(src.Path); err != nil {
 				break
 			}
-			err = readDBTranscript(db, src.fileSessionID(), func(line []byte, seq, created int64) error {
-				if seq < 0 {
-					s.lineError(Source{File: src.Name, Line: int(-seq)}, errors.New("event_zstd does not decompress"))
+			err = readDBTranscript(db, src.fileSessionID(), func(line []byte, seq, created int64, bad error) error {
+				if bad != nil {
+					s.lineError(Source{File: src.Name, Line: int(seq) + 1}, bad)
 					return nil
 				}
 				add(line, Source{File: src.Name, Line: int(seq) + 1}, false, createdAtTime(created))
@@ -978,7 +1003,7 @@ func (c *Corpus) readSession(g *group) *Session {
 			})
 		}
 		if re := (*readErr)(nil); errors.As(err, &re) {
-			s.lineError(Source{File: src.Name, Line: re.line}, fmt.Errorf("reading stopped here: %w", re.err))
+			s.fileError(Source{File: src.Name, Line: re.line}, fmt.Errorf("reading stopped here: %w", re.err))
 		} else if err != nil {
 			s.lineError(Source{File: src.Name}, err)
 		}
@@ -1111,7 +1136,7 @@ func (c *Corpus) readLines(src TranscriptSource, fn func(line []byte, n int, las
 			return nil
 		}
 		if err != nil {
-			return &readErr{line: lr.line + 1, err: err}
+			return &readErr{line: lr.line + 1, err: describeOpenErr(err)}
 		}
 		fn(line, lr.line, lr.last)
 	}

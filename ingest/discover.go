@@ -80,6 +80,11 @@ func (inv *Inventory) Rename(scope int, sid string) string {
 	return sid
 }
 
+// ErrNoSuchInput marks a path named as an input that does not exist: a
+// usage mistake that fails the job, unlike a file found by discovery that
+// cannot be read (skipped and counted).
+var ErrNoSuchInput = errors.New("no such file or directory")
+
 // DefaultStateDirs returns the state dirs used when no path is given:
 // $OPENCLAW_STATE_DIR, else ~/.openclaw (or $OPENCLAW_HOME/.openclaw), plus
 // the legacy ~/.clawdbot when present.
@@ -222,6 +227,9 @@ func (inv *Inventory) add(p, collection string) {
 	}
 	st, err := os.Stat(p)
 	if err != nil {
+		if collection == "" && errors.Is(err, fs.ErrNotExist) {
+			err = ErrNoSuchInput
+		}
 		inv.problem("%s: %w", p, describeOpenErr(err))
 		return
 	}
@@ -256,7 +264,9 @@ func (inv *Inventory) add(p, collection string) {
 		inv.addStateDir(top, filepath.Join(p, "state"))
 		ms, _ := filepath.Glob(filepath.Join(p, "*.jsonl"))
 		for _, m := range ms {
-			inv.addFile(top, m, "", true)
+			if !inv.special(top, m) {
+				inv.addFile(top, m, "", true)
+			}
 		}
 	case agentDir:
 		inv.addAgentDir(root, p, filepath.Base(p))
@@ -390,14 +400,16 @@ func (inv *Inventory) addStateDir(root, dir string) {
 	// Hook dumps written by clawtrace's recorder plugin.
 	if ms, _ := filepath.Glob(filepath.Join(dir, "clawtrace", "*.jsonl")); len(ms) > 0 {
 		for _, m := range ms {
-			inv.Hooks = append(inv.Hooks, FileRef{Path: m, Name: rel(root, m)})
+			if !inv.special(root, m) {
+				inv.Hooks = append(inv.Hooks, FileRef{Path: m, Name: rel(root, m)})
+			}
 		}
 	}
 }
 
 func (inv *Inventory) addAgentDir(root, dir, agent string) {
 	db := filepath.Join(dir, "agent", "openclaw-agent.sqlite")
-	if fileExists(db) {
+	if fileExists(db) && !inv.special(root, db) {
 		inv.addDatabase(root, db, agent)
 	}
 	if sd := filepath.Join(dir, "sessions"); isDir(sd) {
@@ -418,6 +430,9 @@ func (inv *Inventory) addSessionsDir(root, dir, agent string) {
 			if p != dir && d.Name() != "cold" {
 				return fs.SkipDir // skill prompts, exports and other nested folders
 			}
+			return nil
+		}
+		if !d.Type().IsRegular() && inv.special(root, p) {
 			return nil
 		}
 		inv.addFile(root, p, agent, false)
@@ -615,6 +630,26 @@ func rel(root, p string) string {
 		return filepath.ToSlash(r)
 	}
 	return filepath.ToSlash(p)
+}
+
+// special reports, as a problem, a file found by discovery that is not a
+// regular file or a link to one — a named pipe, socket or device — and
+// says to leave it: opening a pipe blocks until something writes to it. A
+// path named on the command line is read whatever it is (<(zcat …)).
+func (inv *Inventory) special(root, p string) bool {
+	st, err := os.Stat(p)
+	if err != nil || st.Mode().IsRegular() || st.IsDir() {
+		return false // a dangling link is reported when it is read
+	}
+	kind := "a device"
+	switch {
+	case st.Mode()&fs.ModeNamedPipe != 0:
+		kind = "a named pipe"
+	case st.Mode()&fs.ModeSocket != 0:
+		kind = "a socket"
+	}
+	inv.problem("%s: not a regular file (%s)", rel(root, p), kind)
+	return true
 }
 
 func isDir(p string) bool {

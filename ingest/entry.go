@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -414,7 +415,7 @@ func convertUsage(r *rawUsage) Usage {
 				}
 			}
 		default:
-			if f, err := strconv.ParseFloat(string(bytes.Trim(rc, `"`)), 64); err == nil {
+			if f, err := strconv.ParseFloat(string(bytes.Trim(rc, `"`)), 64); err == nil && isFinite(f) {
 				c = &Cost{Total: f}
 			}
 		}
@@ -423,6 +424,9 @@ func convertUsage(r *rawUsage) Usage {
 		}
 		if c.Total == 0 {
 			c.Total = c.Input + c.Output + c.CacheRead + c.CacheWrite
+		}
+		if !isFinite(c.Total) { // the parts overflowed: no usable cost
+			return u
 		}
 		// An all-zero cost next to real usage means "no price known" in
 		// OpenClaw (custom providers without a price table), not "free".
@@ -453,6 +457,9 @@ func decodeCost(rc []byte) (rawCost, bool) {
 	return x, json.Unmarshal(rc, &x) == nil
 }
 
+// numInt converts a token count. A number outside the int64 range (1e400,
+// 2^63) is no count OpenClaw writes and reads as 0: converted, it became
+// -2^63 tokens in every sum.
 func numInt(n json.Number) int64 {
 	if n == "" {
 		return 0
@@ -460,17 +467,27 @@ func numInt(n json.Number) int64 {
 	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
 		return i
 	}
-	f, _ := strconv.ParseFloat(string(n), 64)
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || !(f >= -(1<<63) && f < 1<<63) {
+		return 0
+	}
 	return int64(f)
 }
 
+// numFloat converts a cost. A number beyond float64 (1e400) reads as 0:
+// an infinite cost cannot be written to JSON and failed whole reports.
 func numFloat(n json.Number) float64 {
 	if n == "" {
 		return 0
 	}
-	f, _ := strconv.ParseFloat(string(n), 64)
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || !isFinite(f) {
+		return 0
+	}
 	return f
 }
+
+func isFinite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
 
 // idString accepts a string, a number or null as an id.
 func idString(raw json.RawMessage) (string, error) {

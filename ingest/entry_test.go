@@ -189,6 +189,47 @@ func TestParseEntryErrors(t *testing.T) {
 	}
 }
 
+// TestParseEntryHugeNumbers: numbers beyond int64 or float64 in usage and
+// cost are unknown values, not garbage. They used to become -2^63 tokens
+// and an infinite cost, which made baseline and report --format json fail
+// ("json: unsupported value: +Inf").
+func TestParseEntryHugeNumbers(t *testing.T) {
+	const head = `{"type":"message","id":"a","message":{"role":"assistant","content":[],"usage":`
+	tests := []struct {
+		usage string
+		input int64
+		cost  float64 // -1: no cost
+	}{
+		{`{"input":1e400,"output":5}`, 0, -1},
+		{`{"input":9223372036854775808,"output":5}`, 0, -1},
+		{`{"input":-1e300,"output":5}`, 0, -1},
+		{`{"input":1e18,"output":5}`, 1e18, -1},
+		{`{"input":7,"output":5,"cost":1e400}`, 7, -1},
+		{`{"input":7,"output":5,"cost":"Infinity"}`, 7, -1},
+		{`{"input":7,"output":5,"cost":"NaN"}`, 7, -1},
+		{`{"input":7,"output":5,"cost":{"total":1e400}}`, 7, -1},
+		{`{"input":7,"output":5,"cost":{"input":1e308,"output":1e308}}`, 7, -1},
+		{`{"input":7,"output":5,"cost":{"input":1e400,"output":0.5}}`, 7, 0.5},
+		{`{"input":7,"output":5,"cost":0.25}`, 7, 0.25},
+	}
+	for _, tt := range tests {
+		line := head + tt.usage + `}}`
+		e, err := ParseEntry([]byte(line), Source{File: "f", Line: 1}, ParseOptions{})
+		if err != nil {
+			t.Errorf("%s: %v", tt.usage, err)
+			continue
+		}
+		u := e.Msg.Usage
+		cost := -1.0
+		if u.Cost != nil {
+			cost = u.Cost.Total
+		}
+		if u.Input != tt.input || cost != tt.cost {
+			t.Errorf("%s: input %d cost %v, want %d %v", tt.usage, u.Input, cost, tt.input, tt.cost)
+		}
+	}
+}
+
 func want(t *testing.T, ok bool, format string, a ...any) {
 	t.Helper()
 	if !ok {

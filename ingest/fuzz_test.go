@@ -32,7 +32,11 @@ func FuzzParseEntry(f *testing.F) {
 	seedLines(f, "../fixtures/corpus/openclaw-2026.7.35/0[1-6]*/state/agents/main/sessions/s*.jsonl", 40)
 	f.Add([]byte(`{"type":"message","id":"a","message":{"role":"assistant","usage":{"cost":0.1}}}`))
 	f.Add([]byte("\ufeff{\"type\":\"session\",\"id\":\"x\"}"))
+	f.Add([]byte(`{"kind":"event","row":{"seq":1,"event_json":"{\"type\":\"custom\"}","created_at":1}}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
+		if r, ok := coldRecordOf(line); ok && r.Kind == "event" { // a cold-archive record wraps an entry
+			_, _ = ParseEntry([]byte(r.Row.EventJSON), Source{File: "f", Line: 1}, ParseOptions{})
+		}
 		for _, content := range []bool{false, true} {
 			e, err := ParseEntry(line, Source{File: "f", Line: 1}, ParseOptions{Content: content})
 			if err != nil {
@@ -75,6 +79,7 @@ func FuzzParseHookLine(f *testing.F) {
 			t.Fatalf("accepted line without hook or ts: %q", line)
 		}
 		_, _ = ParseTrajectoryLine(line, Source{})
+		_, _ = ParseTimelineLine(line, Source{})
 	})
 }
 

@@ -28,7 +28,24 @@ type jscan struct {
 	opt   ParseOptions
 	slen  int       // decoded length of the last string scanned
 	cache *strCache // may be nil
+	depth int       // objects and arrays open around s.i
 }
+
+// maxDepth is encoding/json's nesting limit. Deeper input falls back to
+// encoding/json, which rejects it: without the limit a line of millions
+// of '[' would recurse until the goroutine stack limit kills the process,
+// and would be accepted here but rejected by encoding/json.
+const maxDepth = 10000
+
+// enter counts one more open object or array; leave undoes it.
+func (s *jscan) enter() error {
+	if s.depth++; s.depth > maxDepth {
+		return errFallback
+	}
+	return nil
+}
+
+func (s *jscan) leave() { s.depth-- }
 
 // strCache hands out one string for the short values that repeat from line
 // to line (session, run and agent ids, session keys, provider, model and
@@ -389,6 +406,10 @@ func (s *jscan) object(fn func(key []byte) error) error {
 	if s.peek() != '{' {
 		return errFallback
 	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	s.i++
 	if s.peek() == '}' {
 		s.i++
@@ -428,6 +449,10 @@ func (s *jscan) array(fn func() error) error {
 	if s.peek() != '[' {
 		return errFallback
 	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	s.i++
 	if s.peek() == ']' {
 		s.i++

@@ -25,6 +25,10 @@ type lineReader struct {
 	// last reports whether the line just returned had no trailing newline
 	// (the end of a file that may still be being written).
 	last bool
+	// eof is set once the stream has ended: bufio would read on, and a
+	// file being appended to would then yield the rest of the half-written
+	// line just returned as a line of its own.
+	eof bool
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
@@ -46,6 +50,9 @@ func (lr *lineReader) release() {
 // next returns the next line without its newline, or io.EOF.
 func (lr *lineReader) next() ([]byte, error) {
 	lr.buf = lr.buf[:0]
+	if lr.eof {
+		return nil, io.EOF
+	}
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -60,6 +67,7 @@ func (lr *lineReader) next() ([]byte, error) {
 			line = chunk
 		}
 		if err == io.EOF {
+			lr.eof = true
 			if len(line) == 0 {
 				return nil, io.EOF
 			}
@@ -163,7 +171,7 @@ func decompress(f io.ReadCloser, name string) (io.ReadCloser, error) {
 	return &multiCloser{Reader: br, closers: []func() error{f.Close}}, nil
 }
 
-var zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+var zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxRowBytes))
 
 // decodeZstd decompresses one SQLite event_zstd value.
 func decodeZstd(dst, src []byte) ([]byte, error) {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	_ "modernc.org/sqlite" // pure-Go SQLite: keeps the binary static
 )
 
@@ -31,7 +32,14 @@ func openDB(path string) (*sql.DB, error) {
 		abs = snap
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
-	for _, q := range []string{"mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(5000)", "mode=ro&immutable=1&_pragma=query_only(1)"} {
+	modes := []string{"mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(5000)", "mode=ro&immutable=1&_pragma=query_only(1)"}
+	if walIdle(abs) {
+		modes = modes[1:]
+	}
+	if _, busy := lockedDBs.Load(abs); busy && len(modes) > 1 {
+		modes = modes[1:]
+	}
+	for _, q := range modes {
 		u.RawQuery = q
 		db, err := sql.Open("sqlite", u.String())
 		if err != nil {
@@ -48,8 +56,40 @@ func openDB(path string) (*sql.DB, error) {
 		if q == "mode=ro&immutable=1&_pragma=query_only(1)" {
 			return nil, fmt.Errorf("opening database read-only: %w", err)
 		}
+		lockedDBs.Store(abs, true)
 	}
 	panic("unreachable")
+}
+
+// lockedDBs are the databases that could not be opened with locks in this
+// process (a writer held them, busy_timeout ran out): they are opened with
+// immutable=1 straight away from then on, instead of waiting out the busy
+// timeout again at every open (discovery, then each session).
+var lockedDBs sync.Map
+
+// walIdle reports a WAL-mode database that no process has open: no -wal,
+// no -shm (a gateway stopped cleanly, a copied database). Its rows are all
+// in the main file, and a mode=ro open would create the -wal and -shm next
+// to it, writing into the input directory; immutable=1 reads it without
+// creating anything. (A gateway that starts while it is read creates them
+// itself and only writes the main file when it checkpoints, after ~4 MB of
+// WAL.)
+func walIdle(path string) bool {
+	if fileExists(path+"-wal") || fileExists(path+"-shm") {
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	// Header bytes 18 and 19 (file format write/read version) are 2 in WAL
+	// mode.
+	var hdr [20]byte
+	if n, _ := f.ReadAt(hdr[:], 0); n < len(hdr) || string(hdr[:16]) != "SQLite format 3\x00" {
+		return false
+	}
+	return hdr[18] == 2 && hdr[19] == 2
 }
 
 func hasTable(db *sql.DB, name string) bool {
@@ -86,8 +126,10 @@ func listDBSessions(path string) ([]string, error) {
 
 // readDBTranscript streams the transcript_events rows of one session in seq
 // order. fn gets the event JSON (decompressed when stored as zstd) and the
-// row's seq; the slice is only valid during the call.
-func readDBTranscript(db *sql.DB, sessionID string, fn func(line []byte, seq, createdAt int64) error) error {
+// row's seq; the slice is only valid during the call. A row whose event
+// cannot be decoded is passed with a nil line and bad set (seq may be any
+// value, negative included, so it cannot carry that signal).
+func readDBTranscript(db *sql.DB, sessionID string, fn func(line []byte, seq, createdAt int64, bad error) error) error {
 	// Older and test schemas lack event_zstd or created_at.
 	zcol, ccol := "NULL", "0"
 	if hasColumn(db, "transcript_events", "event_zstd") {
@@ -109,23 +151,36 @@ func readDBTranscript(db *sql.DB, sessionID string, fn func(line []byte, seq, cr
 		if err := rows.Scan(&seq, &js, &zs, &created); err != nil {
 			return err
 		}
-		line := []byte(js)
-		if js == nil && zs != nil {
-			var err error
-			buf, err = decodeZstd(buf, zs)
-			if err != nil {
-				if err := fn(nil, -seq-1, created); err != nil { // signal a bad row
-					return err
-				}
-				continue
-			}
-			line = buf
-		}
-		if err := fn(line, seq, created); err != nil {
+		line, bad := rowEvent(&buf, js, zs)
+		if err := fn(line, seq, created, bad); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// maxRowBytes bounds what one event_zstd value may decompress to. A row is
+// held whole in memory, and a few hundred bytes of zstd can expand to
+// gigabytes (a "zstd bomb"); real rows are far smaller (the largest hold
+// images of a few MB). A larger row is reported as a bad row.
+const maxRowBytes = 64 << 20
+
+// rowEvent returns the event JSON of a transcript_events row: event_json,
+// else event_zstd decompressed into *buf (reused from row to row). A NULL
+// event_json without event_zstd gives an empty line (the parser reports it).
+func rowEvent(buf *[]byte, js, zs []byte) ([]byte, error) {
+	if js != nil || zs == nil {
+		return js, nil
+	}
+	out, err := decodeZstd(*buf, zs)
+	if err != nil {
+		if errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+			return nil, fmt.Errorf("event_zstd decompresses to more than %d MiB", maxRowBytes>>20)
+		}
+		return nil, fmt.Errorf("event_zstd does not decompress: %w", err)
+	}
+	*buf = out
+	return out, nil
 }
 
 func hasColumn(db *sql.DB, table, col string) bool {
@@ -356,7 +411,7 @@ func dbCreated(path, sessionID string) string {
 	defer db.Close()
 	created := ""
 	stop := errors.New("stop")
-	_ = readDBTranscript(db, sessionID, func(line []byte, seq, _ int64) error {
+	_ = readDBTranscript(db, sessionID, func(line []byte, _, _ int64, _ error) error {
 		if e, err := ParseEntry(line, Source{}, ParseOptions{}); err == nil && e.Kind == EntryHeader && !e.Time.IsZero() {
 			created = e.Time.UTC().Format(time.RFC3339Nano)
 		}

@@ -169,6 +169,37 @@ func Session(s *ingest.Session, opt Options) []Trace {
 
 // activePath marks the entries on the path from the leaf to the root. The
 // leaf is the last non-side entry, or the target of the last leaf record.
+// runTimeFallback bounds a run that neither its calls, its user message,
+// its hooks nor its first entry date — the first entry's timestamp is
+// missing or unparseable: by the other entries' timestamps, else their
+// message times, else the session header. A run span without a time would
+// be exported at year 1.
+func (b *builder) runTimeFallback(r *run, widen func(a, z time.Time)) {
+	for _, pass := range []func(e *ingest.Entry) time.Time{
+		func(e *ingest.Entry) time.Time { return e.Time },
+		func(e *ingest.Entry) time.Time {
+			if e.Msg != nil {
+				return e.Msg.Time
+			}
+			return time.Time{}
+		},
+	} {
+		found := false
+		for _, e := range r.entries {
+			if t := pass(e); !t.IsZero() {
+				widen(t, t)
+				found = true
+			}
+		}
+		if found {
+			return
+		}
+	}
+	if h := b.s.Header; h != nil {
+		widen(h.Time, h.Time)
+	}
+}
+
 func (b *builder) activePath() {
 	parent := make(map[string]string, len(b.s.Entries))
 	leaf := ""
@@ -1000,7 +1031,15 @@ func (b *builder) emitRun(r *run) Trace {
 	if start.IsZero() && len(r.entries) > 0 {
 		widen(r.entries[0].Time, r.entries[len(r.entries)-1].Time)
 	}
+	if start.IsZero() {
+		b.runTimeFallback(r, widen)
+	}
 	rs.sp.Start, rs.sp.End = start, end
+	for i := range spans {
+		if sp := &spans[i]; sp.Start.IsZero() {
+			sp.Start, sp.End = start, start // nothing dates it: at the run's start
+		}
+	}
 	rs.ev("start", MethodRunBounds, confRunBounds, "", rootSrc...)
 	rs.ev("end", MethodRunBounds, confRunBounds, "", rootSrc...)
 	if rs.sp.Status == StatusUnset {
@@ -1345,6 +1384,9 @@ func (b *builder) toolSpan(base Span, t *toolCall, siblings []Span) Span {
 	if t.after != nil && t.after.HasError && sb.sp.Status != StatusError {
 		sb.sp.Status = StatusError
 		sb.sp.StatusMessage = t.after.Error
+		if sb.sp.StatusMessage == "" { // the text is content (ingest keeps it only with --content)
+			sb.sp.StatusMessage = "tool error"
+		}
 	}
 
 	// Start: before_tool_call fires as the tool starts; the trajectory

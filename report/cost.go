@@ -171,6 +171,9 @@ type Coverage struct {
 	CallsWithoutUsage  int64 `json:"calls_without_usage"`
 	LowConfidenceSpans int64 `json:"low_confidence_spans"`
 	SkippedLines       int64 `json:"skipped_lines"`
+	// SkippedFiles counts the inputs found but not read, or not to the
+	// end (unreadable, corrupt database or compressed stream).
+	SkippedFiles int64 `json:"skipped_files"`
 	// SubagentsNotFound counts spawned sessions whose transcript was not
 	// among the inputs: their cost is unknown in the roll-up.
 	SubagentsNotFound int64 `json:"subagent_sessions_not_found"`
@@ -358,6 +361,10 @@ func (a *Aggregator) AddSession(s *ingest.Session) {
 // AddSkippedLines counts bad input lines outside sessions (hook dumps,
 // indexes) in the coverage.
 func (a *Aggregator) AddSkippedLines(n int) { a.cov.SkippedLines += int64(n) }
+
+// AddSkippedFiles counts the inputs that could not be read, or not to the
+// end, in the coverage.
+func (a *Aggregator) AddSkippedFiles(n int) { a.cov.SkippedFiles += int64(n) }
 
 type spanRef struct{ t, s int }
 
@@ -1322,10 +1329,10 @@ func (r *Report) footerLines() []string {
 	c := r.Coverage
 	lines = append(lines, fmt.Sprintf("coverage: sessions read %s (runs %s); archived or exported copies read %s (duplicate entries counted once: %s); "+
 		"deleted sessions included %s; /fork copies not counted again %s; unpriced calls %s; calls without usage %s; "+
-		"low-confidence spans (≤0.5) %s; skipped lines %s; spawned sessions not found %s",
+		"low-confidence spans (≤0.5) %s; skipped lines %s; skipped files %s; spawned sessions not found %s",
 		fmtInt(c.SessionsRead), fmtInt(c.Runs), fmtInt(c.ArchivedCopies), fmtInt(c.DuplicateEntries), fmtInt(c.DeletedSessions),
 		fmtInt(c.ForkCopies), fmtInt(c.UnpricedCalls), fmtInt(c.CallsWithoutUsage), fmtInt(c.LowConfidenceSpans),
-		fmtInt(c.SkippedLines), fmtInt(c.SubagentsNotFound)))
+		fmtInt(c.SkippedLines), fmtInt(c.SkippedFiles), fmtInt(c.SubagentsNotFound)))
 	if r.alloc {
 		lines = append(lines, "~ allocated estimates, not additive across rows: "+r.ToolAttributionMethod)
 	}

@@ -94,16 +94,36 @@ func NewOTLPTraces(traces []reconstruct.Trace, opt OTLPOptions) ptrace.Traces {
 	return td
 }
 
+// MaxSpansPerLine bounds the spans of one OTLP JSON line: a session with
+// more (tens of thousands of runs) is written as several lines, each a
+// whole number of its traces, so that only one line's pdata and bytes are
+// in memory at a time instead of the whole session's (~15 KB per span).
+const MaxSpansPerLine = 10000
+
 // WriteOTLPJSON writes traces as one OTLP/JSON ExportTraceServiceRequest on
 // a single line ending in "\n" — the layout of the collector's otlpjsonfile
 // receiver and file exporter (one request per line). Call it once per
-// session (or other batch) to stream a corpus. It writes nothing when traces
+// session (or other batch) to stream a corpus. Past MaxSpansPerLine spans it
+// writes several lines, each holding whole traces of at most that many
+// spans (a single larger trace is one line). It writes nothing when traces
 // hold no spans. The bytes depend only on traces and opt.
 func WriteOTLPJSON(w io.Writer, traces []reconstruct.Trace, opt OTLPOptions) error {
-	n := 0
-	for i := range traces {
-		n += len(traces[i].Spans)
+	for len(traces) > 0 {
+		n, k := 0, 0
+		for k < len(traces) && (k == 0 || n+len(traces[k].Spans) <= MaxSpansPerLine) {
+			n += len(traces[k].Spans)
+			k++
+		}
+		if err := writeOTLPLine(w, traces[:k], n, opt); err != nil {
+			return err
+		}
+		traces = traces[k:]
 	}
+	return nil
+}
+
+// writeOTLPLine writes traces, which hold n spans, as one line.
+func writeOTLPLine(w io.Writer, traces []reconstruct.Trace, n int, opt OTLPOptions) error {
 	if n == 0 {
 		return nil
 	}

@@ -139,10 +139,15 @@ func (e *PartialSuccessError) Error() string {
 func TracesURL(endpoint string) (string, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return "", fmt.Errorf("endpoint %q: %w", endpoint, err)
+		// Not quoted: the endpoint may hold a password.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("endpoint: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("endpoint %q: want an http:// or https:// URL such as http://localhost:4318", endpoint)
+		return "", fmt.Errorf("endpoint %q: want an http:// or https:// URL such as http://localhost:4318", displayURL(u))
 	}
 	if !strings.HasSuffix(u.Path, "/v1/traces") {
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
@@ -274,9 +279,18 @@ func (e *Exporter) send(ctx context.Context, u string, td ptrace.Traces) (reject
 	if client == nil {
 		client = &http.Client{Timeout: DefaultTimeout}
 	}
+	if client.CheckRedirect == nil {
+		c := *client
+		c.CheckRedirect = sameOriginRedirect
+		client = &c
+	}
 	sleep := e.sleep
 	if sleep == nil {
 		sleep = sleepCtx
+	}
+	shown := u
+	if pu, err := url.Parse(u); err == nil {
+		shown = displayURL(pu)
 	}
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
@@ -303,7 +317,7 @@ func (e *Exporter) send(ctx context.Context, u string, td ptrace.Traces) (reject
 			if errors.As(err, &ue) {
 				err = ue.Err
 			}
-			retryErr = fmt.Errorf("posting to %s: %w", u, err)
+			retryErr = fmt.Errorf("posting to %s: %w", shown, err)
 			if !retryableConnErr(err) {
 				return 0, "", retryErr
 			}
@@ -314,13 +328,16 @@ func (e *Exporter) send(ctx context.Context, u string, td ptrace.Traces) (reject
 			switch code := resp.StatusCode; {
 			case code >= 200 && code < 300:
 				rejected, msg := parsePartialSuccess(rb, rtype, e.JSON)
-				return rejected, msg, nil
+				return rejected, e.scrub(msg), nil
 			case code == http.StatusTooManyRequests || code == http.StatusBadGateway ||
 				code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout:
-				retryErr = &HTTPError{URL: u, StatusCode: code, Status: resp.Status, Snippet: snippet(rb, rtype)}
+				retryErr = &HTTPError{URL: shown, StatusCode: code, Status: resp.Status, Snippet: e.scrub(snippet(rb, rtype))}
 				wait, haveWait = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			case code >= 300 && code < 400:
+				return 0, "", &HTTPError{URL: shown, StatusCode: code, Status: resp.Status,
+					Snippet: "a redirect to another host is not followed (it would get the request headers)"}
 			default:
-				return 0, "", &HTTPError{URL: u, StatusCode: code, Status: resp.Status, Snippet: snippet(rb, rtype)}
+				return 0, "", &HTTPError{URL: shown, StatusCode: code, Status: resp.Status, Snippet: e.scrub(snippet(rb, rtype))}
 			}
 		}
 		if attempt >= e.MaxRetries {
@@ -336,6 +353,54 @@ func (e *Exporter) send(ctx context.Context, u string, td ptrace.Traces) (reject
 			return 0, "", err
 		}
 	}
+}
+
+// displayURL is u as errors show it: without its password and query
+// (either may hold a credential).
+func displayURL(u *url.URL) string {
+	c := *u
+	if c.RawQuery != "" {
+		c.RawQuery = "…"
+	}
+	return c.Redacted()
+}
+
+// sameOriginRedirect follows a redirect only to the scheme, host and port
+// of the first request: a redirect elsewhere would carry the Headers
+// (credentials) to another server, since net/http forwards custom headers
+// everywhere and Authorization to every port of the same host. The 3xx
+// response is then the error.
+func sameOriginRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// scrub replaces the values of the request headers (and their words of
+// four bytes or more: the token of "Bearer TOKEN") in text a receiver sent
+// back, e.g. an error body that echoes the request, by Redacted: errors
+// and warnings end up in CI logs.
+func (e *Exporter) scrub(s string) string {
+	var secrets []string
+	for k, v := range e.Headers {
+		if strings.EqualFold(k, "User-Agent") {
+			continue
+		}
+		secrets = append(secrets, v)
+		secrets = append(secrets, strings.Fields(v)...)
+	}
+	// Longest first, so a value is replaced whole before its words.
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, v := range secrets {
+		if len(strings.TrimSpace(v)) >= 4 {
+			s = strings.ReplaceAll(s, v, Redacted)
+		}
+	}
+	return s
 }
 
 func (e *Exporter) backoff(attempt int) time.Duration {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // atomicWrite writes the file at path through fn. fn writes to a buffered
@@ -32,6 +34,10 @@ func atomicWrite(path string, fn func(io.Writer) error) (err error) {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp := f.Name()
+	var began time.Time // on the file system's clock
+	if st, err := f.Stat(); err == nil {
+		began = st.ModTime()
+	}
 	defer func() {
 		if err != nil {
 			f.Close()
@@ -54,7 +60,34 @@ func atomicWrite(path string, fn func(io.Writer) error) (err error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	removeStaleTemps(dir, base, began)
 	return nil
+}
+
+// removeStaleTemps removes the temporary files of earlier writes of
+// dir/base that were killed before they could remove them (SIGKILL, a
+// crash): .base.tmp-<digits> files not written to since this write began.
+// Without it every killed run would leave one for good. A write of the same
+// path running concurrently that has written nothing since then loses its
+// file and fails with an error; it never replaces the output with part of
+// one.
+func removeStaleTemps(dir, base string, began time.Time) {
+	if began.IsZero() {
+		return
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), "."+base+".tmp-")
+		if !ok || rest == "" || strings.Trim(rest, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(began) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // writeDirect writes to a path that is not a regular file (a device or a

@@ -157,10 +157,11 @@ func writeFileAtomicCheck(path string, data []byte) error {
 
 const checkExitCodes = `Exit codes:
   0  every check passed (warnings, such as new scenarios, allowed)
-  1  the baseline or the scenario map is malformed, an input is unreadable,
-     or an output could not be written
+  1  the baseline or the scenario map is malformed, a named input does not
+     exist, or an output could not be written
   2  bad flags or arguments (a bad threshold value)
-  3  --strict and some input lines were skipped (only if no check failed)
+  3  --strict and some input lines or files were skipped (only if no check
+     failed)
   4  a threshold was crossed, or a baseline scenario is missing`
 
 const thresholdHelp = `Thresholds (flags override the "thresholds" of the baseline file):
@@ -199,9 +200,9 @@ docs/ci.md documents the file format.
 
 ` + thresholdHelp + `
 
-Exit codes: 0 written; 1 unreadable input or malformed existing baseline
-or scenario map, or no runs found; 2 bad flags; 3 --strict and some input
-lines were skipped.`
+Exit codes: 0 written; 1 a named input does not exist, malformed existing
+baseline or scenario map, or no runs found; 2 bad flags; 3 --strict and
+some input lines or files were skipped.`
 
 func newBaselineCmd(stdio IO) *cobra.Command {
 	var f inputFlags
@@ -252,9 +253,10 @@ func newBaselineCmd(stdio IO) *cobra.Command {
 			if len(bl.Scenarios) == 0 {
 				return errors.New("no runs in the inputs: not writing an empty baseline")
 			}
+			printSkipped(p)
 			if err := p.finish(); err != nil {
-				// Unreadable inputs, or --strict and skipped lines: a
-				// baseline of incomplete inputs is not written.
+				// A missing input, or --strict and skipped lines or
+				// files: a baseline of incomplete inputs is not written.
 				return fmt.Errorf("%w; baseline not written", err)
 			}
 			var buf bytes.Buffer
@@ -366,6 +368,7 @@ func newCheckCmd(stdio IO) *cobra.Command {
 			if err := writeCheckOutputs(stdio, rep, asJSON, junit); err != nil {
 				return err
 			}
+			printSkipped(p)
 			if rep.Failed() {
 				_, fail, _, _ := rep.Counts()
 				return &exitErr{code: exitRegression, err: fmt.Errorf("check failed: %d of %d checks failed", fail, len(rep.Results))}

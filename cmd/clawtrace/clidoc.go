@@ -14,7 +14,7 @@ func writeCLIReference(w io.Writer, root *cobra.Command) error {
 	var b strings.Builder
 	b.WriteString("# Command reference\n\nGenerated from the command tree by `go test ./cmd/clawtrace -run CLIReference -update`; do not edit.\n\n")
 	fmt.Fprintf(&b, "%s\n\n", root.Long)
-	b.WriteString("| exit code | meaning |\n|---:|---|\n| 0 | done |\n| 1 | the job failed (an input could not be read — reported, the rest still processed —, write error, unreachable endpoint, malformed baseline) |\n| 2 | bad flags or arguments |\n| 3 | `--strict` and some input lines were skipped |\n| 4 | `check`: a regression threshold was crossed |\n| 130 | interrupted |\n\n")
+	b.WriteString("| exit code | meaning |\n|---:|---|\n| 0 | done |\n| 1 | the job failed (an input path named on the command line does not exist — reported, the rest still processed —, write error, unreachable endpoint, malformed baseline) |\n| 2 | bad flags or arguments |\n| 3 | `--strict` and some input lines or files were skipped (a file found but unreadable — permission denied, corrupt database or gzip/zstd stream, dangling link — is reported and counted as a skipped file; without `--strict` the exit code stays 0) |\n| 4 | `check`: a regression threshold was crossed |\n| 130 | interrupted |\n\n")
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		for _, sub := range c.Commands() {

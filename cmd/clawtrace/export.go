@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,7 +82,8 @@ content hashes, so exporting the same inputs twice sends the same ids again.`,
 			for _, h := range headers {
 				k, v, ok := strings.Cut(h, "=")
 				if !ok || strings.TrimSpace(k) == "" {
-					return usageErr("--header %q: want key=value", h)
+					// The value is not repeated: it is likely a credential.
+					return usageErr("--header %s: want key=value, e.g. Authorization=Bearer TOKEN", headerName(h))
 				}
 				exp.Headers[strings.TrimSpace(k)] = v
 			}
@@ -159,4 +161,13 @@ content hashes, so exporting the same inputs twice sends the same ids again.`,
 	fl.IntVar(&retries, "retries", report.DefaultMaxRetries, "retries of a request that got 429/502/503/504 or no connection")
 	fl.DurationVar(&timeout, "timeout", report.DefaultTimeout, "time limit of one HTTP attempt")
 	return cmd
+}
+
+// headerName is what a usage error shows of a malformed --header: the
+// name before a ':' (the curl-style "Name: value"), else nothing.
+func headerName(h string) string {
+	if k, _, ok := strings.Cut(h, ":"); ok && strings.TrimSpace(k) != "" && !strings.ContainsAny(strings.TrimSpace(k), " \t") {
+		return strconv.Quote(strings.TrimSpace(k) + ": …")
+	}
+	return "(value not shown)"
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,11 +25,18 @@ type pipeline struct {
 	// ForkCopies counts LLM calls whose usage was already counted in an
 	// earlier session (a /fork copy).
 	ForkCopies int
-	// Unreadable counts the inputs that could not be read at all (a missing
-	// path, an unreadable or corrupt file): the job then exits 1.
-	Unreadable int
-	fileErrs   map[string]bool
-	forks      reconstruct.ForkDeduper
+	// SkippedFiles counts the inputs found but not read, or not to the end
+	// (unreadable, corrupt database or compressed stream, dangling link):
+	// reported and counted like skipped lines (exit 0, or 3 with --strict).
+	SkippedFiles int
+	// Missing counts the paths named as inputs that do not exist: a usage
+	// mistake, the job exits 1.
+	Missing  int
+	fileErrs map[string]bool
+	// headers are the (agent, header id, creation time) of the sessions
+	// delivered: see renamedCopy.
+	headers map[[3]string]string
+	forks   reconstruct.ForkDeduper
 }
 
 func openPipeline(args []string, f *inputFlags, stdio IO, parse ingest.ParseOptions) (*pipeline, error) {
@@ -59,28 +67,42 @@ func openPipeline(args []string, f *inputFlags, stdio IO, parse ingest.ParseOpti
 	}
 	p := &pipeline{corpus: c, stdio: stdio, flags: f, rng: rng, Reasons: map[string]int{}}
 	for _, e := range c.Stats().Errors {
-		p.warn(e)
+		if le, ok := e.(*ingest.LineError); ok && le.Src.Line > 0 {
+			p.warnLine(le)
+		} else {
+			p.warnFile(e)
+		}
 	}
 	p.Skipped += c.Stats().HookSkipped
 	return p, nil
 }
 
-func (p *pipeline) warn(err error) {
-	if le, ok := err.(*ingest.LineError); ok && le.Src.Line > 0 {
-		p.Reasons[shortReason(le.Err.Error())]++
-	} else {
-		// A whole input: report and count it once, however many sessions
-		// it touched.
-		msg := err.Error()
-		if p.fileErrs[msg] {
-			return
-		}
-		if p.fileErrs == nil {
-			p.fileErrs = map[string]bool{}
-		}
-		p.fileErrs[msg] = true
-		p.Unreadable++
+// warnLine reports a skipped line and counts its reason.
+func (p *pipeline) warnLine(le *ingest.LineError) {
+	p.Reasons[shortReason(le.Err.Error())]++
+	p.print(le)
+}
+
+// warnFile reports an input that could not be read, or not to the end,
+// and counts it once however many sessions it touched.
+func (p *pipeline) warnFile(err error) {
+	msg := err.Error()
+	if p.fileErrs[msg] {
+		return
 	}
+	if p.fileErrs == nil {
+		p.fileErrs = map[string]bool{}
+	}
+	p.fileErrs[msg] = true
+	if errors.Is(err, ingest.ErrNoSuchInput) {
+		p.Missing++
+	} else {
+		p.SkippedFiles++
+	}
+	p.print(err)
+}
+
+func (p *pipeline) print(err error) {
 	if !p.flags.quiet {
 		fmt.Fprintf(p.stdio.Err, "clawtrace: skipped %v\n", err)
 	}
@@ -131,9 +153,11 @@ func eachPrepared[T any](ctx context.Context, p *pipeline, prep func(*ingest.Ses
 		return prepared[T]{all: all, kept: kept, v: prep(s, kept)}
 	}
 	return ingest.EachWith(ctx, p.corpus, work, func(s *ingest.Session, r prepared[T]) error {
-		p.Sessions++
 		for _, le := range s.LineErrors {
-			p.warn(le)
+			p.warnLine(le)
+		}
+		for _, fe := range s.FileErrors {
+			p.warnFile(fe)
 		}
 		if extra := s.SkippedLines - len(s.LineErrors); extra > 0 {
 			p.Reasons["more in the same session"] += extra
@@ -142,6 +166,10 @@ func eachPrepared[T any](ctx context.Context, p *pipeline, prep func(*ingest.Ses
 			}
 		}
 		p.Skipped += s.SkippedLines
+		if !hasContent(s) || p.renamedCopy(s) {
+			return nil
+		}
+		p.Sessions++
 		// The dedup sees every run, filtered or not, so which session owns a
 		// copied call does not depend on the filter. kept shares the spans of
 		// all, so it sees the change.
@@ -151,25 +179,64 @@ func eachPrepared[T any](ctx context.Context, p *pipeline, prep func(*ingest.Ses
 	})
 }
 
+// hasContent reports whether any copy of s gave an entry, a hook event or
+// a trajectory event. A transcript that gave nothing (an empty file,
+// binary junk, a copy that could not be read) is not a session: its
+// problems are reported and counted, but it is not delivered, so that the
+// totals are those of the valid part of the inputs.
+func hasContent(s *ingest.Session) bool {
+	return len(s.Entries) > 0 || len(s.Hooks) > 0 || len(s.Trajectory) > 0
+}
+
+// renamedCopy reports a session whose header — session id and creation
+// time — is that of a session already delivered under another id: a
+// transcript copied under another file name ("s02 (copy).jsonl"), which
+// discovery, going by file names, took for another session. Its usage
+// must not be counted twice; it is reported and left out.
+func (p *pipeline) renamedCopy(s *ingest.Session) bool {
+	if s.Header == nil || s.Header.SessionID == "" {
+		return false
+	}
+	k := [3]string{s.AgentID, s.Header.SessionID, s.Header.Time.String()}
+	first, dup := p.headers[k]
+	if !dup {
+		if p.headers == nil {
+			p.headers = map[[3]string]string{}
+		}
+		p.headers[k] = s.SessionID
+		return false
+	}
+	if !p.flags.quiet {
+		fmt.Fprintf(p.stdio.Err, "clawtrace: skipped session %s: a copy of session %s (same header), counted once\n", s.SessionID, first)
+	}
+	return true
+}
+
 // finish maps what was lost to the exit code once the job is done (its
-// output written): an input that could not be read fails the job (1);
-// with --strict, so does a skipped line (3).
+// output written): a named input that does not exist fails the job (1);
+// with --strict, so does a skipped line or file (3). A file that was found
+// but could not be read is skipped and counted like a bad line.
 func (p *pipeline) finish() error {
 	if p.Sessions == 0 && (len(p.flags.agents) > 0 || len(p.flags.sessions) > 0) && !p.flags.quiet {
 		fmt.Fprintf(p.stdio.Err, "clawtrace: no session matched --agent %s --session %s\n",
 			orNone(strings.Join(p.flags.agents, ",")), orNone(strings.Join(p.flags.sessions, ",")))
 	}
-	if p.Unreadable > 0 {
-		noun := "inputs"
-		if p.Unreadable == 1 {
-			noun = "input"
-		}
-		return &exitErr{code: exitError, err: fmt.Errorf("%d %s could not be read (reported above); the rest was processed", p.Unreadable, noun)}
+	if p.Missing > 0 {
+		return &exitErr{code: exitError, err: fmt.Errorf("%s (reported above); the rest was processed", plural(p.Missing, "input does not exist", "inputs do not exist"))}
 	}
-	if p.flags.strict && p.Skipped > 0 {
-		return &exitErr{code: exitSkipped, err: fmt.Errorf("%d input lines were skipped (--strict)", p.Skipped)}
+	if p.flags.strict && (p.Skipped > 0 || p.SkippedFiles > 0) {
+		return &exitErr{code: exitSkipped, err: fmt.Errorf("%s and %s were skipped (--strict)",
+			plural(p.Skipped, "input line", "input lines"), plural(p.SkippedFiles, "file", "files"))}
 	}
 	return nil
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func orNone(s string) string {

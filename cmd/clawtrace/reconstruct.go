@@ -178,22 +178,29 @@ goes to stdout. The same inputs always give the same bytes.`,
 			}
 			spans, runs := 0, 0
 			// Each session's OTLP line is encoded in the workers; lines are
-			// written in session order.
+			// written in session order. A session of more than
+			// report.MaxSpansPerLine spans is encoded here instead, a line
+			// at a time straight to the output, so that its whole encoding
+			// is never in memory.
 			encode := func(_ *ingest.Session, traces []reconstruct.Trace) encoded {
+				if countSpans(traces) > report.MaxSpansPerLine {
+					return encoded{}
+				}
 				var b bytes.Buffer
 				err := report.WriteOTLPJSON(&b, traces, opt)
 				return encoded{b.Bytes(), err}
 			}
 			write := func(w io.Writer) error {
 				return eachPrepared(cmd.Context(), p, encode, func(s *ingest.Session, traces []reconstruct.Trace, e encoded, stale bool) error {
-					if stale {
-						e = encode(s, traces)
+					n := countSpans(traces)
+					spans += n
+					runs += len(traces)
+					if stale || n > report.MaxSpansPerLine {
+						return report.WriteOTLPJSON(w, traces, opt)
 					}
 					if e.err != nil {
 						return e.err
 					}
-					spans += countSpans(traces)
-					runs += len(traces)
 					_, err := w.Write(e.line)
 					return err
 				})

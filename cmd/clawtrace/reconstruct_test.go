@@ -281,7 +281,7 @@ func TestNewCmdExport(t *testing.T) {
 		{nil, "--endpoint is required"},
 		{[]string{"--endpoint", "localhost:4318"}, "want an http:// or https:// URL"},
 		{[]string{"--endpoint", "http://x", "--batch", "0"}, "--batch 0"},
-		{[]string{"--endpoint", "http://x", "--header", "novalue"}, `--header "novalue"`},
+		{[]string{"--endpoint", "http://x", "--header", "novalue"}, `--header (value not shown): want key=value`},
 		{[]string{"--endpoint", "http://x", "--retries", "-1"}, "--retries -1"},
 	} {
 		args := append(append([]string{"export"}, c.args...), fixtureArgs("01-plain")...)

@@ -165,6 +165,7 @@ func newReportCmd(stdio IO) *cobra.Command {
 			// The footer's skipped lines are the pipeline's: the sessions'
 			// plus those outside sessions (hook dumps).
 			agg.AddSkippedLines(p.Skipped - sessionSkipped)
+			agg.AddSkippedFiles(p.SkippedFiles)
 			rep := agg.Report(cfg.rep)
 			toStdout := rf.out == "" || rf.out == "-"
 			wopt := report.WriteOptions{Color: toStdout && isTerminal(stdio.Out) && os.Getenv("NO_COLOR") == ""}

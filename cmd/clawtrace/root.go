@@ -21,9 +21,9 @@ var version = "0.1.0-dev"
 // Exit codes. docs/cli.md documents them; keep both in sync.
 const (
 	exitOK         = 0
-	exitError      = 1   // the job failed: unreadable input, write error, ...
+	exitError      = 1   // the job failed: a named input does not exist, write error, ...
 	exitUsage      = 2   // bad flags or arguments
-	exitSkipped    = 3   // --strict and some input lines were skipped
+	exitSkipped    = 3   // --strict and some input lines or files were skipped
 	exitRegression = 4   // check: a threshold was crossed
 	exitInterrupt  = 130 // SIGINT / SIGTERM
 )
@@ -106,7 +106,7 @@ func (f *inputFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.since, "since", "", "only runs starting at or after this time (RFC 3339 or YYYY-MM-DD)")
 	fl.StringVar(&f.until, "until", "", "only runs starting before this time (RFC 3339, or YYYY-MM-DD meaning the end of that day)")
 	fl.IntVar(&f.workers, "workers", 0, "sessions parsed in parallel (default: number of CPUs; output does not depend on it)")
-	fl.BoolVar(&f.strict, "strict", false, "exit with code 3 if any input line was skipped")
+	fl.BoolVar(&f.strict, "strict", false, "exit with code 3 if any input line or file was skipped")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print skipped-line diagnostics on stderr")
 	fl.StringVar(&f.shard, "shard", "", "process only slice K of N (K/N, by session id) for scale-out")
 	fl.StringSliceVar(&f.hooks, "hooks", nil, "hook dump file(s) to read in addition to the inputs")

@@ -53,6 +53,7 @@ type scanResult struct {
 	scanCounts
 	HookEventsUnattributed int            `json:"hook_events_unattributed"`
 	HookLinesSkipped       int            `json:"hook_lines_skipped"`
+	SkippedFiles           int            `json:"skipped_files"` // inputs found but not read, or not to the end
 	TimelineEvents         int            `json:"timeline_events"`
 	SkippedReasons         map[string]int `json:"skipped_reasons"`
 	EntryTypes             map[string]int `json:"entry_types"`
@@ -119,7 +120,11 @@ were skipped, with reasons. Nothing is written.`,
 			res.HookEvents += st.HookUnattributed
 			res.HookLinesSkipped = st.HookSkipped
 			res.TimelineEvents = st.TimelineLines
-			res.SkippedLines += st.HookSkipped
+			// The pipeline's count: the sessions' skipped lines, those of
+			// transcripts that gave nothing (not sessions) and the hook
+			// dumps'.
+			res.SkippedLines = p.Skipped
+			res.SkippedFiles = p.SkippedFiles
 			inv := p.corpus.Inv
 			res.Inputs = map[string]int{"transcript_sources": len(inv.Transcripts), "databases": len(inv.Databases),
 				"indexes": len(inv.Indexes), "hook_dumps": len(inv.Hooks), "trajectories": len(inv.Trajectories), "timelines": len(inv.Timelines), "index_rows": st.IndexRows}
@@ -164,20 +169,23 @@ func writeScanTable(w io.Writer, r *scanResult) error {
 	if r.HookEventsUnattributed > 0 {
 		fmt.Fprintf(w, "hook events not tied to a session (process-level): %s\n", num(r.HookEventsUnattributed))
 	}
-	writeSkipped(w, r.SkippedLines, r.SkippedReasons)
+	writeSkipped(w, r.SkippedLines, r.SkippedReasons, r.SkippedFiles)
 	return nil
 }
 
-// writeSkipped writes "skipped lines: N; reason: n; ..." when n > 0.
-func writeSkipped(w io.Writer, n int, reasons map[string]int) {
-	if n <= 0 {
-		return
+// writeSkipped writes "skipped lines: N; reason: n; ..." when n > 0, and
+// "skipped files: M …" when files > 0 — every command's summary the same.
+func writeSkipped(w io.Writer, n int, reasons map[string]int, files int) {
+	if n > 0 {
+		fmt.Fprintf(w, "skipped lines: %s", num(n))
+		for _, k := range slices.Sorted(maps.Keys(reasons)) {
+			fmt.Fprintf(w, "; %s: %d", k, reasons[k])
+		}
+		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "skipped lines: %s", num(n))
-	for _, k := range slices.Sorted(maps.Keys(reasons)) {
-		fmt.Fprintf(w, "; %s: %d", k, reasons[k])
+	if files > 0 {
+		fmt.Fprintf(w, "skipped files: %s (could not be read, or not to the end)\n", num(files))
 	}
-	fmt.Fprintln(w)
 }
 
 // printSkipped writes the pipeline's skipped lines and their reasons, as
@@ -190,7 +198,7 @@ func printSkipped(p *pipeline) {
 	if p.flags.quiet {
 		return
 	}
-	writeSkipped(p.stdio.Err, p.Skipped, p.Reasons)
+	writeSkipped(p.stdio.Err, p.Skipped, p.Reasons, p.SkippedFiles)
 }
 
 // num formats an integer with thousands separators.

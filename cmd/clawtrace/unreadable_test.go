@@ -8,11 +8,12 @@ import (
 	"testing"
 )
 
-// TestUnreadableInputFailsTheJob: a named path that does not exist, or an
-// agent database that cannot be opened, is reported once, the rest is
-// still processed, and the job exits 1 (docs: "the job failed (unreadable
-// input …)"), with or without --strict.
-func TestUnreadableInputFailsTheJob(t *testing.T) {
+// TestUnreadableInput: a named path that does not exist fails the job
+// (exit 1, a usage mistake), with or without --strict; an agent database
+// that cannot be opened is a file found but unreadable: reported once,
+// counted in the summary as a skipped file, exit 0 (3 with --strict). The
+// rest is processed either way.
+func TestUnreadableInput(t *testing.T) {
 	const rec = "../../fixtures/corpus/openclaw-2026.9.6/06-retry"
 	corrupt := filepath.Join(t.TempDir(), "rec")
 	if err := os.CopyFS(corrupt, os.DirFS(rec)); err != nil {
@@ -32,24 +33,26 @@ func TestUnreadableInputFailsTheJob(t *testing.T) {
 	}
 	missing := filepath.Join(t.TempDir(), "no-such-dir")
 	for _, c := range []struct {
-		name string
-		args []string
-		want string
+		name          string
+		args          []string
+		code          int
+		want, summary string
 	}{
-		{"missing path", []string{"scan", "../../fixtures/corpus/openclaw-2026.9.6/02-one-tool", missing}, "no-such-dir"},
-		{"missing path, strict", []string{"report", "--strict", "../../fixtures/corpus/openclaw-2026.9.6/02-one-tool", missing}, "no-such-dir"},
-		{"corrupt database", []string{"report", corrupt}, "openclaw-agent.sqlite"},
+		{"missing path", []string{"scan", "../../fixtures/corpus/openclaw-2026.9.6/02-one-tool", missing}, exitError, "no-such-dir", "1 input does not exist"},
+		{"missing path, strict", []string{"report", "--strict", "../../fixtures/corpus/openclaw-2026.9.6/02-one-tool", missing}, exitError, "no-such-dir", "1 input does not exist"},
+		{"corrupt database", []string{"reconstruct", corrupt, "../../fixtures/corpus/openclaw-2026.9.6/02-one-tool"}, exitOK, "openclaw-agent.sqlite", "skipped files: 1"},
+		{"corrupt database, strict", []string{"reconstruct", "--strict", corrupt, "../../fixtures/corpus/openclaw-2026.9.6/02-one-tool"}, exitSkipped, "openclaw-agent.sqlite", "0 input lines and 1 file were skipped"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, out, errOut := run(t, c.args...)
-			if code != exitError {
-				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitError, errOut)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, c.code, errOut)
 			}
 			if strings.Count(errOut, c.want) != 1 {
 				t.Errorf("stderr should name %s once:\n%s", c.want, errOut)
 			}
-			if !strings.Contains(errOut, "1 input could not be read") {
-				t.Errorf("stderr lacks the summary:\n%s", errOut)
+			if !strings.Contains(errOut, c.summary) {
+				t.Errorf("stderr lacks %q:\n%s", c.summary, errOut)
 			}
 			if out == "" {
 				t.Error("nothing written: the rest should still be processed")

@@ -83,7 +83,7 @@ parts of it and of error messages, as for reconstruct.`,
 					return err
 				}
 				return v.Close(report.ViewSummary{Inputs: inputs, Filters: filterFlags(cmd), SkippedLines: p.Skipped,
-					Reasons: p.Reasons, SkippedFiles: p.Unreadable})
+					Reasons: p.Reasons, SkippedFiles: p.SkippedFiles + p.Missing})
 			}
 			if out == "" || out == "-" {
 				err = write(stdio.Out)

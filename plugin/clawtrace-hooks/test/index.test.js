@@ -363,6 +363,50 @@ test("a dump directory removed while running is made again", () => {
   assert.equal(readLines(file).at(-1).hook, "session_start");
 });
 
+// withUmask runs fn with the process umask set to mask, then restores it.
+function withUmask(mask, fn) {
+  const old = process.umask(mask);
+  try {
+    return fn();
+  } finally {
+    process.umask(old);
+  }
+}
+
+const modeOf = (p) => fs.statSync(p).mode & 0o777;
+
+test("dump files are 0600 and the directories it makes 0700, whatever the umask", () => {
+  // umask 0 would leave a file created with the default mode world-readable.
+  withUmask(0, () => {
+    const { handlers, file } = setup(path.join("umask0", "a", "b"), { maxBytes: 1500, maxRotated: 1 });
+    for (let i = 0; i < 20; i++) fire(handlers, "model_call_started", { runId: "r", pad: "p".repeat(100) }, {});
+    assert.equal(modeOf(file), 0o600, "live file");
+    assert.equal(modeOf(rotatedName(file, 1)), 0o600, "rotated file");
+    for (const d of [path.join(tmp, "umask0"), path.join(tmp, "umask0", "a"), path.dirname(file)]) {
+      assert.equal(modeOf(d), 0o700, d);
+    }
+    // A directory removed while running is made again with the same modes.
+    fs.rmSync(path.join(tmp, "umask0"), { recursive: true });
+    fire(handlers, "session_start", { sessionId: "s1" }, {});
+    assert.equal(modeOf(file), 0o600);
+    assert.equal(modeOf(path.join(tmp, "umask0")), 0o700);
+  });
+});
+
+test("the mode of an existing dump file is kept", () => {
+  const file = path.join(tmp, "existing", "hooks.jsonl");
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, "");
+  fs.chmodSync(file, 0o640);
+  withUmask(0, () => {
+    const fake = fakeApi({ path: file });
+    plugin.register(fake.api);
+    fire(fake.handlers, "session_start", { sessionId: "s1" }, {});
+  });
+  assert.equal(modeOf(file), 0o640);
+  assert.equal(readLines(file).at(-1).hook, "session_start");
+});
+
 test("rotated names keep the extension last", () => {
   assert.equal(rotatedName("/d/hooks.jsonl", 1), "/d/hooks.1.jsonl");
   assert.equal(rotatedName("/d/a.b/dump", 2), "/d/a.b/dump.2");
