@@ -238,18 +238,36 @@ func badCommands() []badCommand {
 			return badResult{code, errs, l, fl, out}
 		}},
 		{"view", func(t *testing.T, in, _ string, strict bool) badResult {
-			// The page is being rewritten: its totals are not compared
-			// here, only the exit code, the diagnostics and the summary.
+			// Totals: the page's totals block and its list of runs (ids,
+			// times, calls, tokens, costs); the page must also state what
+			// was skipped.
 			f := filepath.Join(t.TempDir(), "view.html")
 			code, _, errs := run(t, withStrict(strict, "view", "-o", f, in)...)
-			if st, err := os.Stat(f); code == exitOK && (err != nil || st.Size() == 0) {
+			page, err := os.ReadFile(f)
+			if code == exitOK && (err != nil || len(page) == 0) {
 				t.Errorf("view wrote no page: %v", err)
 			}
 			l, fl := summaryCounts(errs)
-			return badResult{code, errs, l, fl, ""}
+			if l > 0 && !strings.Contains(string(page), fmt.Sprintf("%d input lines skipped", l)) {
+				t.Errorf("the page does not say %d input lines were skipped", l)
+			}
+			if fl > 0 && !strings.Contains(string(page), fmt.Sprintf("%d input files skipped", fl)) {
+				t.Errorf("the page does not say %d input files were skipped", fl)
+			}
+			tot, runs := viewTotalsRE.FindString(string(page)), viewRunsRE.FindString(string(page))
+			if code == exitOK && (tot == "" || len(runs) < 60) {
+				t.Errorf("the page lacks its totals or its runs")
+			}
+			totals := tot + "\n" + runs
+			return badResult{code, errs, l, fl, totals}
 		}},
 	}
 }
+
+var (
+	viewTotalsRE = regexp.MustCompile(`<dl class="totals">.*?</dl>`)
+	viewRunsRE   = regexp.MustCompile(`<script type="application/json" id="runs">[^<]*</script>`)
+)
 
 func decodeLoose(t *testing.T, s string, v any) {
 	t.Helper()
