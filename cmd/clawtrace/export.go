@@ -101,7 +101,7 @@ content hashes, so exporting the same inputs twice sends the same ids again.`,
 			var pending []reconstruct.Trace
 			nPending := 0
 			// flush sends what is pending. Memory holds at most one batch
-			// plus one session.
+			// plus one trace (run) as pdata, and the session's traces.
 			flush := func() error {
 				if nPending == 0 {
 					return nil
@@ -120,10 +120,17 @@ content hashes, so exporting the same inputs twice sends the same ids again.`,
 				return err
 			}
 			err = p.each(ctx, func(_ *ingest.Session, traces []reconstruct.Trace) error {
-				pending = append(pending, traces...)
-				nPending += countSpans(traces)
-				if nPending >= batch {
-					return flush()
+				// Trace by trace, so that a session of many runs is never
+				// converted to pdata all at once.
+				// A request holds whole traces, up to --batch spans.
+				for i := range traces {
+					if nPending > 0 && nPending+len(traces[i].Spans) > batch {
+						if err := flush(); err != nil {
+							return err
+						}
+					}
+					pending = append(pending, traces[i])
+					nPending += len(traces[i].Spans)
 				}
 				return nil
 			})

@@ -106,8 +106,9 @@ func newReconstructCmd(stdio IO) *cobra.Command {
 		Long: `reconstruct rebuilds every agent run of the inputs as a trace and writes it.
 
 -f otlp-json (the default) writes one OTLP/JSON ExportTraceServiceRequest per
-session, one per line: the layout the OpenTelemetry Collector's otlpjsonfile
-receiver reads. Spans follow the OpenTelemetry GenAI semantic conventions
+session (a session of over 10,000 spans: several, each of whole runs), one
+per line: the layout the OpenTelemetry Collector's otlpjsonfile receiver
+reads. Spans follow the OpenTelemetry GenAI semantic conventions
 (invoke_agent → chat / execute_tool) and carry clawtrace.* attributes with
 the confidence and evidence of every inferred field; --semconv openinference
 adds OpenInference attributes (Phoenix, Arize). Message and tool text is left
