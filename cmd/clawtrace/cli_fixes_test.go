@@ -168,7 +168,7 @@ func TestHTMLContentRedact(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"--redact", "x"}, "--redact applies to content: add --content"},
+		{[]string{"--redact", "("}, "--redact: error parsing regexp"},
 		{[]string{"--content", "--redact", "("}, "--redact: error parsing regexp"},
 	} {
 		code, _, stderr := run(t, append(append([]string{"html"}, c.args...), in...)...)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/clawtrace/clawtrace/ingest"
@@ -18,7 +19,9 @@ import (
 // The files appear only when everything succeeded: on any error, including
 // a cancelled ctx, the temporary files are removed and no output file is
 // created or replaced.
-func writeParquetOutput(ctx context.Context, p *pipeline, dir string, partitionDay bool) (spans int, err error) {
+//
+// redact masks error messages (status_message), as --redact does in OTLP.
+func writeParquetOutput(ctx context.Context, p *pipeline, dir string, partitionDay bool, redact []*regexp.Regexp) (spans int, err error) {
 	opt := report.ParquetOptions{PartitionDay: partitionDay, Version: version}
 	if p.flags.shard != "" {
 		// Shards of one dataset may share the directory: each writes and
@@ -39,6 +42,7 @@ func writeParquetOutput(ctx context.Context, p *pipeline, dir string, partitionD
 		return 0, err
 	}
 	err = p.each(ctx, func(_ *ingest.Session, traces []reconstruct.Trace) error {
+		redactSpans(traces, redact)
 		if err := w.Write(traces); err != nil {
 			return err
 		}

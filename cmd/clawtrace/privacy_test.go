@@ -435,6 +435,18 @@ func TestNoContentUnlessOptedIn(t *testing.T) {
 					t.Errorf("%s --content: thinking exported", o.name)
 				}
 			}
+			// --redact without --content masks the one thing written
+			// without it: the provider's error message, in every format
+			// that shows it.
+			dir := t.TempDir()
+			redacted := append(contentOutputs(t, corpus, []string{"--redact", `ZQMK[A-Z]+`}),
+				runAll(t, "show --redact", "", "show", "--evidence", "--redact", `ZQMK[A-Z]+`, corpus),
+				runAll(t, "reconstruct -f parquet --redact", filepath.Join(dir, "pq"), "reconstruct", "-f", "parquet", "--redact", `ZQMK[A-Z]+`, "-o", filepath.Join(dir, "pq"), corpus))
+			for _, o := range redacted {
+				if m := markersIn(o.data); len(m) > 0 {
+					t.Errorf("%s --redact: %v left", o.name, m)
+				}
+			}
 			for _, o := range contentOutputs(t, corpus, []string{"--content", "--redact", `ZQMK[A-Z]+`}) {
 				if m := markersIn(o.data); len(m) > 0 {
 					t.Errorf("%s --content --redact: %v left", o.name, m)

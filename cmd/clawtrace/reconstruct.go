@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/clawtrace/clawtrace/ingest"
 	"github.com/clawtrace/clawtrace/reconstruct"
@@ -33,16 +34,22 @@ type contentFlags struct {
 func (c *contentFlags) register(cmd *cobra.Command, contentUsage string) {
 	fl := cmd.Flags()
 	fl.BoolVar(&c.content, "content", false, contentUsage)
-	fl.StringArrayVar(&c.redact, "redact", nil, "with --content: replace every match of this Go regexp by [REDACTED] (repeatable)")
+	registerRedact(fl, &c.redact)
 }
 
-// regexps validates --redact (it needs --content) and compiles it.
-func (c *contentFlags) regexps() ([]*regexp.Regexp, error) {
-	if len(c.redact) > 0 && !c.content {
-		return nil, usageErr("--redact applies to content: add --content")
-	}
+// registerRedact adds --redact to a command's flags.
+func registerRedact(fl *pflag.FlagSet, redact *[]string) {
+	fl.StringArrayVar(redact, "redact", nil, "replace every match of this Go regexp by [REDACTED] in error messages and, with --content, in message and tool text (repeatable)")
+}
+
+// regexps compiles --redact.
+func (c *contentFlags) regexps() ([]*regexp.Regexp, error) { return compileRedact(c.redact) }
+
+// compileRedact compiles the --redact expressions (a bad one is a usage
+// error).
+func compileRedact(exprs []string) ([]*regexp.Regexp, error) {
 	var res []*regexp.Regexp
-	for _, expr := range c.redact {
+	for _, expr := range exprs {
 		re, err := regexp.Compile(expr)
 		if err != nil {
 			return nil, usageErr("--redact: %v", err)
@@ -143,6 +150,10 @@ goes to stdout. The same inputs always give the same bytes.`,
 				if of.content {
 					return usageErr("--content is not written to Parquet")
 				}
+				redact, err := of.regexps()
+				if err != nil {
+					return err
+				}
 				if err := outputIsInput("--output", out, inputPaths(args, &f), nil); err != nil {
 					return err
 				}
@@ -150,7 +161,7 @@ goes to stdout. The same inputs always give the same bytes.`,
 				if err != nil {
 					return err
 				}
-				spans, err := writeParquetOutput(cmd.Context(), p, out, partition == "day")
+				spans, err := writeParquetOutput(cmd.Context(), p, out, partition == "day", redact)
 				if err != nil {
 					return err
 				}

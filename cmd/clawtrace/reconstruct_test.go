@@ -60,7 +60,7 @@ func TestNewCmdReconstruct(t *testing.T) {
 		{[]string{"-f", "csv"}, exitUsage, `-f "csv": want otlp-json or parquet`},
 		{[]string{"-f", "parquet"}, exitUsage, "-f parquet needs -o DIR"},
 		{[]string{"--semconv", "langfuse"}, exitUsage, `--semconv "langfuse"`},
-		{[]string{"--redact", "x"}, exitUsage, "--redact applies to content: add --content"},
+		{[]string{"--redact", "("}, exitUsage, "--redact: error parsing regexp"},
 		{[]string{"--content", "--redact", "("}, exitUsage, "--redact: error parsing regexp"},
 		{[]string{"--bogus"}, exitUsage, "unknown flag"},
 	} {

@@ -12,6 +12,7 @@ func init() { extraCommands = append(extraCommands, newShowCmd) }
 func newShowCmd(stdio IO) *cobra.Command {
 	var f inputFlags
 	var evidence bool
+	var redactExprs []string
 	cmd := &cobra.Command{
 		Use:   "show [paths...]",
 		Short: "Print the reconstructed runs as text waterfalls",
@@ -22,11 +23,16 @@ obtained (method, confidence, source lines).`,
 		Example: `  clawtrace show fixtures/corpus/openclaw-2026.9.6/04-parallel/state
   clawtrace show --evidence --session s06 state/ hooks.jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			redact, err := compileRedact(redactExprs)
+			if err != nil {
+				return err
+			}
 			p, err := openPipeline(args, &f, stdio, ingest.ParseOptions{})
 			if err != nil {
 				return err
 			}
 			err = p.each(cmd.Context(), func(s *ingest.Session, traces []reconstruct.Trace) error {
+				redactSpans(traces, redact)
 				for i := range traces {
 					if err := reconstruct.WriteText(stdio.Out, &traces[i], evidence); err != nil {
 						return err
@@ -43,5 +49,6 @@ obtained (method, confidence, source lines).`,
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&evidence, "evidence", false, "print the evidence of every span")
+	registerRedact(cmd.Flags(), &redactExprs)
 	return cmd
 }
