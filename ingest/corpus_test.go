@@ -477,3 +477,24 @@ func TestTopicTranscriptJoinsItsIndexRow(t *testing.T) {
 		t.Fatalf("%d sessions for the topic key", len(ss))
 	}
 }
+
+// TestNestedCollection: a folder of folders of recordings (the fixture
+// corpus: releases of recordings) is read whole, as its releases are one
+// by one.
+func TestNestedCollection(t *testing.T) {
+	count := func(paths ...string) int {
+		c, err := Open(paths, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.NumSessions()
+	}
+	releases, _ := filepath.Glob("../fixtures/corpus/*")
+	want := 0
+	for _, r := range releases {
+		want += count(r)
+	}
+	if got := count("../fixtures/corpus"); got != want || want < 30 {
+		t.Errorf("fixtures/corpus: %d sessions, its releases one by one: %d", got, want)
+	}
+}

@@ -365,7 +365,12 @@ func (inv *Inventory) splitInstances() {
 
 // collectionChildren returns the sub-directories of p that are state dirs
 // or recording folders, sorted; none if p holds transcripts itself.
-func collectionChildren(p string) []string {
+func collectionChildren(p string) []string { return collectionDepth(p, 3) }
+
+// collectionDepth is collectionChildren looking depth folders down: a
+// corpus of releases of recordings (fixtures/corpus/<release>/<recording>)
+// is a folder of folders of recordings.
+func collectionDepth(p string, depth int) []string {
 	ents, err := os.ReadDir(p)
 	if err != nil {
 		return nil
@@ -379,7 +384,8 @@ func collectionChildren(p string) []string {
 			continue
 		}
 		k := filepath.Join(p, e.Name())
-		if isDir(filepath.Join(k, "agents")) || isDir(filepath.Join(k, "state", "agents")) {
+		if isDir(filepath.Join(k, "agents")) || isDir(filepath.Join(k, "state", "agents")) ||
+			depth > 1 && !isDir(filepath.Join(k, "sessions")) && len(collectionDepth(k, depth-1)) > 0 {
 			kids = append(kids, k)
 		}
 	}

@@ -2,12 +2,14 @@ package report
 
 import (
 	"bufio"
+	"container/heap"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -57,6 +59,9 @@ type ViewSummary struct {
 	// SkippedFiles counts the inputs found but not read (or not to the
 	// end) and the named inputs that do not exist.
 	SkippedFiles int
+	// Problems are the first diagnostics (file:line: reason), as printed
+	// on stderr.
+	Problems []string
 }
 
 // ViewWriter streams the self-contained HTML page of `clawtrace view`: an
@@ -74,12 +79,21 @@ type ViewWriter struct {
 	opt    ViewOptions
 	charts [4]*Aggregator // day (or week), model, tool, agent
 	price  *Aggregator    // prices each call, as report does
-	rows   []viewRow
-	runs   int
-	spans  int
-	first  time.Time
-	last   time.Time
-	err    error
+	// Every run's JSON block goes to spill as it arrives; keep holds the
+	// rows of the MaxRuns dearest runs so far, whose blocks Close copies
+	// into the page.
+	spill   *os.File
+	spillW  *bufio.Writer
+	off     int64
+	keep    rowHeap
+	parents map[string][2]string // subagent run → the run and span that spawned it
+	runs    int
+	spans   int
+	first   time.Time
+	last    time.Time
+	// calls of the whole input by how their cost is known
+	unpriced, unknown, notBilled int
+	err                          error
 }
 
 var chartDims = [4]Dimension{DimDay, DimModel, DimTool, DimAgent}
@@ -92,7 +106,13 @@ func NewViewWriter(w io.Writer, opt ViewOptions) (*ViewWriter, error) {
 	if opt.Agg.Pricing == nil {
 		opt.Agg.Pricing = DefaultPricing() // once for the four aggregators
 	}
-	v := &ViewWriter{w: bufio.NewWriterSize(w, 64<<10), opt: opt}
+	spill, err := os.CreateTemp("", "clawtrace-view-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(spill.Name()) // unlinked: nothing is left behind, even if killed
+	v := &ViewWriter{w: bufio.NewWriterSize(w, 64<<10), opt: opt, spill: spill,
+		spillW: bufio.NewWriterSize(spill, 64<<10), parents: map[string][2]string{}}
 	for i, d := range chartDims {
 		o := opt.Agg
 		o.GroupBy = []Dimension{d}
@@ -101,6 +121,7 @@ func NewViewWriter(w io.Writer, opt ViewOptions) (*ViewWriter, error) {
 		}
 		a, err := NewAggregator(o)
 		if err != nil {
+			spill.Close()
 			return nil, err
 		}
 		v.charts[i] = a
@@ -110,7 +131,6 @@ func NewViewWriter(w io.Writer, opt ViewOptions) (*ViewWriter, error) {
 		"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"+
 		"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"+
 		"<title>%s</title>\n<style>\n%s</style></head>\n<body>\n", html.EscapeString(opt.Title), viewCSS)
-	v.printf("<div id=\"data\" hidden>\n")
 	return v, nil
 }
 
@@ -138,21 +158,62 @@ func (v *ViewWriter) Write(traces []reconstruct.Trace) error {
 	return v.err
 }
 
-// viewRow is a run's line in the list: kept in memory until Close.
+// viewRow is a run's line in the list, and where its JSON block is in the
+// spill file.
 type viewRow struct {
-	ID, Start, Agent, Session, Run, Model string
-	Parent                                string
-	DurMs                                 float64
-	Calls, Tools, Errors                  int
-	Cost                                  *float64
-	CostFlag                              int // 0 exact, 1 lower bound, 2 unknown
-	Tokens                                int64
-	MinConf                               float64
+	ID, Start, Agent, Session, Run, Models string
+	Parent                                 string // session key of the parent session (subagent runs)
+	ParentRun, ParentSpan                  string // the run and span that spawned it, when in the inputs
+	DurMs                                  float64
+	Calls, Tools, Errors                   int
+	Cost                                   *float64
+	CostFlag                               int // 0 exact, 1 lower bound, 2 unknown
+	Tokens                                 int64
+	MinConf                                float64
+
+	seq      int   // arrival order
+	off, len int64 // the block in the spill file
 }
 
 func (r viewRow) MarshalJSON() ([]byte, error) {
-	return json.Marshal([]any{r.ID, r.Start, r.Agent, r.Session, r.Run, r.Model, r.DurMs, r.Calls, r.Tools,
-		r.Errors, r.Cost, r.CostFlag, r.Tokens, r.MinConf, r.Parent})
+	return json.Marshal([]any{r.ID, r.Start, r.Agent, r.Session, r.Run, r.Models, r.DurMs, r.Calls, r.Tools,
+		r.Errors, r.Cost, r.CostFlag, r.Tokens, r.MinConf, r.Parent, r.ParentRun, r.ParentSpan})
+}
+
+// dearer orders runs for the cap: higher cost first (an unknown cost
+// counts as 0), then more tokens, then earlier, then by id.
+func dearer(a, b *viewRow) bool {
+	ca, cb := 0.0, 0.0
+	if a.Cost != nil {
+		ca = *a.Cost
+	}
+	if b.Cost != nil {
+		cb = *b.Cost
+	}
+	switch {
+	case ca != cb:
+		return ca > cb
+	case a.Tokens != b.Tokens:
+		return a.Tokens > b.Tokens
+	case a.Start != b.Start:
+		return a.Start < b.Start
+	}
+	return a.ID < b.ID
+}
+
+// rowHeap is a min-heap of rows by dearer: its root is the cheapest run
+// kept, the first to go when a dearer one arrives.
+type rowHeap []viewRow
+
+func (h rowHeap) Len() int           { return len(h) }
+func (h rowHeap) Less(i, j int) bool { return dearer(&h[j], &h[i]) }
+func (h rowHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *rowHeap) Push(x any)        { *h = append(*h, x.(viewRow)) }
+func (h *rowHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // viewRun is the JSON block of one run, parsed by the page when opened.
@@ -210,7 +271,8 @@ func (v *ViewWriter) trace(t *reconstruct.Trace) {
 		v.last = root.End
 	}
 	row := viewRow{ID: t.ID.String(), Start: root.Start.UTC().Format("2006-01-02T15:04:05.000Z"), Agent: t.AgentID,
-		Session: t.SessionID, Run: t.RunID, Parent: t.ParentSessionKey, DurMs: ms(root.Duration()), MinConf: 1}
+		Session: t.SessionID, Run: t.RunID, Parent: t.ParentSessionKey, DurMs: ms(root.Duration()), MinConf: 1, seq: v.runs}
+	var models []string
 	run := viewRun{ID: row.ID, Name: root.Name, Agent: t.AgentID, Session: t.SessionID, Key: t.SessionKey, Run: t.RunID,
 		Start: row.Start, Parent: t.ParentSessionKey, Deleted: t.Deleted}
 	strs := map[string]int{}
@@ -227,7 +289,6 @@ func (v *ViewWriter) trace(t *reconstruct.Trace) {
 		index[t.Spans[i].ID] = i
 	}
 	var cost costAcc
-	var earliest time.Time
 	for i := range t.Spans {
 		sp := &t.Spans[i]
 		v.spans++
@@ -239,10 +300,13 @@ func (v *ViewWriter) trace(t *reconstruct.Trace) {
 		if p, ok := index[sp.Parent]; ok && i > 0 {
 			vs.Parent = p
 		}
-		if vs.Err {
+		if vs.Err && i > 0 {
 			row.Errors++
 		}
 		for _, l := range sp.Links {
+			if l.Relation == "spawned" {
+				v.parents[l.Trace.String()] = [2]string{row.ID, vs.ID}
+			}
 			if l.Relation == "emitted_by" && l.Trace == t.ID {
 				if e, ok := index[l.Span]; ok {
 					vs.Emitter = e
@@ -261,8 +325,8 @@ func (v *ViewWriter) trace(t *reconstruct.Trace) {
 			if vs.Model == "" {
 				vs.Model = sp.ResponseModel
 			}
-			if vs.Model != "" && (earliest.IsZero() || sp.Start.Before(earliest)) {
-				earliest, row.Model = sp.Start, vs.Model
+			if vs.Model != "" && !slices.Contains(models, vs.Model) {
+				models = append(models, vs.Model)
 			}
 			if u := sp.Usage; u.Known {
 				vs.Usage = &[4]int64{u.Input, u.Output, u.CacheRead, u.CacheWrite}
@@ -275,6 +339,14 @@ func (v *ViewWriter) trace(t *reconstruct.Trace) {
 			p := v.price.priceCall(sp)
 			cost.add(p, 1)
 			vs.CostSrc = srcName(p.src)
+			switch p.src {
+			case srcUnpriced:
+				v.unpriced++
+			case srcUnknown:
+				v.unknown++
+			case srcNoUsage:
+				v.notBilled++
+			}
 			if p.src == srcRecorded || p.src == srcRepriced {
 				c := roundCost(p.cost)
 				vs.Cost = &c
@@ -294,24 +366,45 @@ func (v *ViewWriter) trace(t *reconstruct.Trace) {
 		}
 		run.Spans = append(run.Spans, vs)
 	}
-	row.Cost, row.CostFlag = cost.value(true), costFlag(cost)
+	row.Models = strings.Join(models, ", ")
+	switch {
+	case row.Calls == 0: // no provider call: nothing was billed
+		zero := 0.0
+		row.Cost = &zero
+	default: // as report --by run: unknown unless some call was priced
+		row.Cost, row.CostFlag = cost.value(false), costFlag(cost)
+	}
 	run.Cost, run.Flag = row.Cost, row.CostFlag
-	if len(v.rows) >= v.opt.MaxRuns {
+	data, err := json.Marshal(run) // escapes <, > and & (no "</script>" in the block)
+	if err != nil {
+		v.fail(err)
 		return
 	}
-	v.rows = append(v.rows, row)
-	data, err := json.Marshal(run) // escapes <, > and & (no "</script>" in the block)
-	if err != nil && v.err == nil {
+	row.off, row.len = v.off, int64(len(data))
+	if _, err := v.spillW.Write(data); err != nil {
+		v.fail(err)
+	}
+	v.off += row.len
+	switch {
+	case len(v.keep) < v.opt.MaxRuns:
+		heap.Push(&v.keep, row)
+	case dearer(&row, &v.keep[0]):
+		v.keep[0] = row
+		heap.Fix(&v.keep, 0)
+	}
+}
+
+func (v *ViewWriter) fail(err error) {
+	if v.err == nil {
 		v.err = err
 	}
-	v.printf("<script type=\"application/json\" id=\"run-%s\">%s</script>\n", row.ID, data)
 }
 
 // costFlag is 0 when the cost is exact, 1 when it is a lower bound, 2
-// when it is unknown.
+// when it is unknown (nothing priced).
 func costFlag(c costAcc) int {
 	switch {
-	case !c.priced() && c.lowerBound():
+	case !c.priced():
 		return 2
 	case c.lowerBound():
 		return 1
@@ -336,40 +429,63 @@ func srcName(s costSrc) string {
 // ms is a duration in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
-// Close writes the overview, the list of runs and the script, and flushes.
+// Close writes the overview, the list of runs, the blocks of the runs
+// listed and the script, and flushes.
 func (v *ViewWriter) Close(sum ViewSummary) error {
-	v.printf("<script type=\"application/json\" id=\"runs\">")
-	if v.err == nil {
-		rows := v.rows
-		if rows == nil {
-			rows = []viewRow{}
-		}
-		data, err := json.Marshal(rows)
-		if err != nil {
-			v.err = err
-		}
-		v.printf("%s", data)
+	defer v.spill.Close()
+	if err := v.spillW.Flush(); err != nil {
+		v.fail(err)
 	}
-	v.printf("</script>\n</div>\n")
+	rows := []viewRow(v.keep)
+	slices.SortFunc(rows, func(a, b viewRow) int { return a.seq - b.seq })
+	for i := range rows {
+		if p, ok := v.parents[rows[i].ID]; ok {
+			rows[i].ParentRun, rows[i].ParentSpan = p[0], p[1]
+		}
+	}
 	v.printf("<header><h1>%s</h1>\n", html.EscapeString(v.opt.Title))
-	v.summary(sum)
+	v.summary(sum, len(rows))
 	v.printf("</header>\n<noscript><p class=\"warn\">The list of runs and the waterfalls need JavaScript (inline, no network access); the overview below does not.</p></noscript>\n")
 	v.overview()
 	v.printf(`<section id="list"><h2>Runs</h2><div class="tools"><input id="filter" type="search" placeholder="filter: agent, session, run, model" aria-label="filter runs"> <span id="count"></span></div>
-<table class="runs"><thead><tr><th data-k="1">start</th><th data-k="2">agent</th><th data-k="3">session</th><th data-k="4">run</th><th data-k="5">model</th><th data-k="6" class="n">duration</th><th data-k="7" class="n">LLM calls</th><th data-k="8" class="n">tools</th><th data-k="9" class="n">errors</th><th data-k="12" class="n">tokens</th><th data-k="10" class="n">cost</th><th data-k="13" class="n">lowest confidence</th></tr></thead><tbody id="rows"></tbody></table>
+<table class="runs"><thead><tr><th data-k="1">start</th><th data-k="2">agent</th><th data-k="3">session</th><th data-k="4">run</th><th data-k="5">models</th><th data-k="6" class="n">duration</th><th data-k="7" class="n">LLM calls</th><th data-k="8" class="n">tools</th><th data-k="9" class="n">errors</th><th data-k="12" class="n">tokens</th><th data-k="10" class="n">cost</th><th data-k="13" class="n">lowest confidence</th></tr></thead><tbody id="rows"></tbody></table>
 <div class="pager"><button id="prev" type="button">‹ previous</button> <span id="page"></span> <button id="next" type="button">next ›</button></div></section>
 <section id="run"><h2>Waterfall</h2><p class="muted" id="pick">Pick a run in the list.</p><div id="wf"></div><div id="detail"></div></section>
 `)
 	v.printf("<footer>generated by clawtrace from the inputs above · %d runs, %d spans · the same inputs give the same bytes</footer>\n", v.runs, v.spans)
-	v.printf("<script>\n%s</script>\n</body></html>\n", viewJS)
+	v.printf("<div id=\"data\" hidden>\n<script type=\"application/json\" id=\"runs\">")
+	if rows == nil {
+		rows = []viewRow{}
+	}
+	data, err := json.Marshal(rows)
+	if err != nil {
+		v.fail(err)
+	}
+	v.printf("%s</script>\n", data)
+	var buf []byte
+	for _, r := range rows {
+		if int64(cap(buf)) < r.len {
+			buf = make([]byte, r.len)
+		}
+		buf = buf[:r.len]
+		if _, err := v.spill.ReadAt(buf, r.off); err != nil {
+			v.fail(err)
+			break
+		}
+		v.printf("<script type=\"application/json\" id=\"run-%s\">%s</script>\n", r.ID, buf)
+	}
+	v.printf("</div>\n<script>\n%s</script>\n</body></html>\n", viewJS)
 	if v.err != nil {
 		return v.err
 	}
 	return v.w.Flush()
 }
 
+// Abort releases the writer after an error, without writing the rest.
+func (v *ViewWriter) Abort() { v.spill.Close() }
+
 // summary states what the page was built from and what was left out.
-func (v *ViewWriter) summary(sum ViewSummary) {
+func (v *ViewWriter) summary(sum ViewSummary, listed int) {
 	rep := v.charts[1].Report(ReportOptions{})
 	tot, cov := rep.Totals, rep.Coverage
 	v.printf("<p class=\"inputs\">Built from %s", listOrNone(sum.Inputs))
@@ -387,7 +503,11 @@ func (v *ViewWriter) summary(sum ViewSummary) {
 	item("LLM calls", fmt.Sprint(tot.LLMCalls))
 	item("tool calls", fmt.Sprint(tot.ToolCalls))
 	item("tokens", fmtTokens(tot.Tokens()))
-	item("cost", costHTML(&tot))
+	if tot.LLMCalls == 0 {
+		item("cost", "$0 (no LLM call)")
+	} else {
+		item("cost", costHTML(&tot))
+	}
 	v.printf("</dl>\n<p class=\"cover\">")
 	var notes []string
 	if sum.SkippedLines > 0 {
@@ -411,15 +531,29 @@ func (v *ViewWriter) summary(sum ViewSummary) {
 	if cov.DeletedSessions > 0 {
 		notes = append(notes, fmt.Sprintf("%d deleted sessions included", cov.DeletedSessions))
 	}
-	if n := tot.UnpricedCalls + tot.CallsWithoutUsage; n > 0 {
-		notes = append(notes, fmt.Sprintf("%d calls of unknown cost (%d without a price, %d without usage): costs with ≥ are lower bounds", n, tot.UnpricedCalls, tot.CallsWithoutUsage))
+	if n := v.unpriced + v.unknown; n > 0 {
+		notes = append(notes, fmt.Sprintf("%d calls of unknown cost (%d with usage but no price, %d that did not fail yet recorded no usage): costs with ≥ are lower bounds", n, v.unpriced, v.unknown))
+	}
+	if v.notBilled > 0 {
+		notes = append(notes, fmt.Sprintf("%d failed attempts without usage, taken as not billed", v.notBilled))
 	}
 	notes = append(notes, fmt.Sprintf("%d low-confidence spans (≤ %.1f)", cov.LowConfidenceSpans, LowConfidence))
-	if v.runs > len(v.rows) {
-		notes = append(notes, fmt.Sprintf("<b class=\"bad\">the list and waterfalls hold the first %d runs of %d</b> (charts and totals count all; narrow with --since, --agent or --session)", len(v.rows), v.runs))
+	if v.runs > listed {
+		notes = append(notes, fmt.Sprintf("<b class=\"bad\">the list and waterfalls hold the %d dearest runs of %d</b> (by cost, then tokens; charts and totals count all; raise --max-runs or narrow with --since, --agent or --session)", listed, v.runs))
 	}
 	notes = append(notes, "prices: "+html.EscapeString(strings.Join(rep.Pricing.Tables, ", "))+", cost mode "+rep.CostMode)
 	v.printf("%s</p>\n", strings.Join(notes, " · "))
+	if len(sum.Problems) > 0 {
+		v.printf("<details class=\"problems\"><summary>what was skipped, where (%d", len(sum.Problems))
+		if more := sum.SkippedLines + sum.SkippedFiles - len(sum.Problems); more > 0 {
+			v.printf(" listed, %d more on stderr", more)
+		}
+		v.printf(")</summary><ul>")
+		for _, p := range sum.Problems {
+			v.printf("<li><code>%s</code></li>", html.EscapeString(p))
+		}
+		v.printf("</ul></details>\n")
+	}
 }
 
 func listOrNone(xs []string) string {
@@ -470,6 +604,8 @@ func fmtUSD(x float64) string {
 
 func fmtTokens(n int64) string {
 	switch {
+	case n >= 1_000_000_000:
+		return fmt.Sprintf("%.2fB", float64(n)/1e9)
 	case n >= 10_000_000:
 		return fmt.Sprintf("%.1fM", float64(n)/1e6)
 	case n >= 10_000:

@@ -5,6 +5,8 @@
   var PAGE = 100;
   var rows = JSON.parse(document.getElementById('runs').textContent);
   var shown = rows, page = 0, sortKey = 1, sortDir = 1, current = null;
+  var byId = {};
+  rows.forEach(function (r) { byId[r[0]] = r; });
 
   function h(tag, attrs) {
     var e = document.createElement(tag);
@@ -39,13 +41,39 @@
   function dur(ms) {
     if (ms < 1000) return Math.round(ms) + 'ms';
     if (ms < 60000) return (ms / 1000).toFixed(2) + 's';
-    var s = Math.round(ms / 1000);
-    return Math.floor(s / 60) + 'm' + (s % 60) + 's';
+    var s = Math.round(ms / 1000), m = Math.floor(s / 60);
+    if (m < 60) return m + 'm' + String(s % 60).padStart(2, '0') + 's';
+    return Math.floor(m / 60) + 'h' + String(m % 60).padStart(2, '0') + 'm';
+  }
+  // tickLabel formats an axis offset in the unit the whole axis uses.
+  function tickLabel(t, total) {
+    if (total < 1000) return Math.round(t) + 'ms';
+    if (total < 60000) return (t / 1000).toFixed(total < 5000 ? 1 : 0) + 's';
+    var s = Math.round(t / 1000), m = Math.floor(s / 60);
+    if (total < 3600000) return m + ':' + String(s % 60).padStart(2, '0');
+    return Math.floor(m / 60) + 'h' + String(m % 60).padStart(2, '0');
   }
   function tok(n) {
+    if (n >= 1e9) return (n / 1e9).toFixed(2) + 'B';
     if (n >= 1e7) return (n / 1e6).toFixed(1) + 'M';
     if (n >= 1e4) return (n / 1e3).toFixed(1) + 'k';
     return String(n);
+  }
+
+  // go opens a run (and a span of it) through the URL fragment, so that
+  // the back button and shared links work; the same fragment again still
+  // opens it.
+  function go(run, span) {
+    var frag = '#run=' + run + (span ? '&span=' + span : '');
+    if (location.hash === frag) route(); else location.hash = frag;
+  }
+  function link(run, span, text) {
+    return h('a', { href: '#run=' + run + (span ? '&span=' + span : ''), onclick: function (e) { e.preventDefault(); e.stopPropagation(); go(run, span); } }, text);
+  }
+  function subBadge(r) {
+    var tip = 'subagent of ' + r[14];
+    if (r[15]) return link(r[15], r[16], h('span', { class: 'badge b-inf', title: tip + ' (open the run that spawned it)' }, 'sub'));
+    return h('span', { class: 'badge b-inf', title: tip + ' (its run is not in the inputs)' }, 'sub');
   }
 
   // ---- the list of runs: filtered, sorted, paginated -------------------
@@ -76,10 +104,10 @@
     var pages = Math.max(1, Math.ceil(shown.length / PAGE));
     page = Math.min(page, pages - 1);
     shown.slice(page * PAGE, page * PAGE + PAGE).forEach(function (r) {
-      body.appendChild(h('tr', { 'data-run': r[0], class: r[0] === current ? 'sel' : null, onclick: function () { location.hash = 'run=' + r[0]; } },
+      body.appendChild(h('tr', { 'data-run': r[0], class: r[0] === current ? 'sel' : null, onclick: function () { go(r[0]); } },
         h('td', { title: r[0] }, r[1].replace('T', ' ').slice(0, 19)),
         h('td', { title: r[2] }, r[2] || '-'),
-        h('td', { title: r[3] }, r[3], r[14] ? h('span', { class: 'badge b-inf', title: 'subagent of ' + r[14] }, 'sub') : null),
+        h('td', { title: r[3] }, r[3], r[14] ? subBadge(r) : null),
         h('td', { title: r[4] }, r[4] || '-'),
         h('td', { title: r[5] }, r[5] || '-'),
         h('td', { class: 'n' }, dur(r[6])),
@@ -147,8 +175,10 @@
       return j !== i && o.k === 'tool' && o.e === s.e && o.t < s.t + s.d && s.t < o.t + o.d;
     });
   }
-  function openRun(id, spanId) {
+  function openRun(id, spanId, scroll) {
     current = id;
+    var at = shown.indexOf(byId[id]);
+    if (at >= 0 && Math.floor(at / PAGE) !== page) { page = Math.floor(at / PAGE); renderList(); }
     document.querySelectorAll('.runs tbody tr').forEach(function (tr) { tr.classList.toggle('sel', tr.getAttribute('data-run') === id); });
     var wf = document.getElementById('wf'), det = document.getElementById('detail');
     wf.textContent = ''; det.textContent = '';
@@ -165,12 +195,13 @@
     spans.forEach(function (s) { if (s.k === 'llm' || s.k === 'compaction') calls++; else if (s.k === 'tool') tools++; });
     wf.appendChild(h('h3', null, run.name, ' ',
       h('small', { class: 'muted' }, run.start.replace('T', ' ') + ' · agent ' + (run.agent || '-') + ' · session ' + run.session +
-        ' · run ' + (run.run || '-') + (run.parent ? ' · subagent of ' + run.parent : '') + (run.deleted ? ' · deleted session' : '') +
-        ' · ' + dur(root.d) + ' · ' + calls + ' LLM calls · ' + tools + ' tool calls · cost '), cost(run.cost, run.cost_flag)));
+        ' · run ' + (run.run || '-') + (run.deleted ? ' · deleted session' : '') +
+        ' · ' + dur(root.d) + ' · ' + calls + ' LLM calls · ' + tools + ' tool calls · cost '), cost(run.cost, run.cost_flag),
+      run.parent ? h('small', { class: 'muted' }, ' · subagent of ', byId[id] && byId[id][15] ? link(byId[id][15], byId[id][16], run.parent) : run.parent) : null));
     var axis = h('div', { class: 'track' });
     ticks(total).forEach(function (t) {
       var at = 100 * t / total;
-      axis.appendChild(h('span', { class: at > 92 ? 'tick last' : 'tick', style: 'left:' + at.toFixed(3) + '%' }, dur(t)));
+      axis.appendChild(h('span', { class: at > 92 ? 'tick last' : 'tick', style: 'left:' + at.toFixed(3) + '%' }, tickLabel(t, total)));
     });
     var tbody = h('tbody');
     var table = h('table', { class: 'wf' },
@@ -180,14 +211,17 @@
       tbody);
     order(spans).forEach(function (od) {
       var i = od[0], s = spans[i];
-      var cls = 'sp k-' + s.k + (s.err ? ' err' : '') + (s.off ? ' off' : '') + (s.c <= 0.5 ? ' low' : '') +
-        (inferred(s, 'start') ? ' infs' : '') + (inferred(s, 'end') ? ' infe' : '');
       var left = Math.min(100, Math.max(0, 100 * s.t / total)), width = Math.max(0.2, Math.min(100 - left, 100 * s.d / total));
+      // The dotted edges of inferred boundaries only on bars wide enough
+      // to keep their colour; the duration column says it for all.
+      var wide = width >= 2;
+      var cls = 'sp k-' + s.k + (s.err ? ' err' : '') + (s.off ? ' off' : '') + (s.c <= 0.5 ? ' low' : '') +
+        (wide && inferred(s, 'start') ? ' infs' : '') + (wide && inferred(s, 'end') ? ' infe' : '');
       var guess = inferred(s, 'start') || inferred(s, 'end');
       var label = s.k === 'tool' ? s.tool || s.n : s.k === 'run' ? s.n : (s.m || s.n);
       var tip = s.n + '\n+' + dur(s.t) + ' for ' + dur(s.d) + (guess ? ' (boundary inferred)' : '') + '\nconfidence ' + s.c.toFixed(2) +
         (s.err ? '\nerror: ' + (s.msg || '') : '');
-      tbody.appendChild(h('tr', { 'data-span': s.id, 'data-kind': s.k, onclick: function () { detail(run, i); } },
+      tbody.appendChild(h('tr', { 'data-span': s.id, 'data-kind': s.k, onclick: function () { detail(run, i, true); } },
         h('td', { class: 'd' + Math.min(od[1], 2), title: s.n },
           label,
           s.k === 'compaction' ? h('span', { class: 'badge b-comp' }, 'compaction') : null,
@@ -212,11 +246,13 @@
     var pick = 0;
     spans.forEach(function (s, i) { if (s.id === spanId) pick = i; });
     detail(run, pick);
+    if (scroll) document.getElementById('run').scrollIntoView();
   }
 
   // detail shows one span: every field, where it came from, and how sure.
-  function detail(run, i) {
+  function detail(run, i, fromClick) {
     var s = run.spans[i], det = document.getElementById('detail');
+    if (fromClick && history.replaceState) history.replaceState(null, '', '#run=' + run.id + '&span=' + s.id);
     document.querySelectorAll('.wf tbody tr').forEach(function (tr) { tr.classList.toggle('sel', tr.getAttribute('data-span') === s.id); });
     det.textContent = '';
     var dl = h('dl');
@@ -233,8 +269,7 @@
     row('inferred fields', (s.inf || []).join(', '));
     if (s.off) row('branch', 'off the active branch');
     (s.l || []).forEach(function (l) {
-      var tr = l[1] || run.id;
-      row(l[0], h('a', { href: '#run=' + tr + '&span=' + l[2] }, l[1] ? 'run ' + l[1] + ' span ' + l[2] : 'span ' + l[2]));
+      row(l[0], link(l[1] || run.id, l[2], l[1] ? 'run ' + l[1] + ' span ' + l[2] : 'span ' + l[2]));
     });
     var ev = h('tbody');
     (s.ev || []).forEach(function (e) {
@@ -255,7 +290,7 @@
 
   function route() {
     var m = /(?:^#|&)run=([0-9a-f]+)(?:&span=([0-9a-f]+))?/.exec(location.hash);
-    if (m) openRun(m[1], m[2]);
+    if (m) openRun(m[1], m[2], true);
   }
   window.addEventListener('hashchange', route);
   filter('');

@@ -269,6 +269,31 @@ func TestViewInBrowser(t *testing.T) {
 		}
 	}
 
+	// A subagent run links back to the run and the span that spawned it.
+	child := find("a subagent", func(tr *reconstruct.Trace) bool { return tr.Subagent })
+	var spawner, spawn string
+	for _, tr := range traces {
+		for _, sp := range tr.Spans {
+			if l, ok := sp.Link("spawned"); ok && l.Trace == child.ID {
+				spawner, spawn = tr.ID.String(), sp.ID.String()
+			}
+		}
+	}
+	if spawner == "" {
+		t.Fatal("no span spawned the subagent run")
+	}
+	js(t, p, `window.scrollTo(0, 0)`)
+	p.do(t, chromedp.Click(chromedp.CSS(`#rows tr[data-run="`+child.ID.String()+`"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`.wf tbody tr.sel[data-span="`+spawn+`"]`)))
+	if got := eval[string](t, p, `location.hash`); got != "#run="+spawner+"&span="+spawn {
+		t.Errorf("the subagent's link leads to %s, want the spawning run and span", got)
+	}
+	// The waterfall is brought into view (near the top, or as far as the
+	// page scrolls).
+	if top := eval[float64](t, p, `document.getElementById('run').getBoundingClientRect().top / innerHeight`); top < -0.01 || top > 0.5 {
+		t.Errorf("opening a run leaves the waterfall at %.0f%% of the window's height", 100*top)
+	}
+
 	// Sorting by cost (highest first) puts the dearest run on top.
 	p.do(t, chromedp.Click(chromedp.CSS(`th[data-k="10"]`)))
 	top := eval[string](t, p, `document.querySelector('#rows tr').dataset.run`)
@@ -416,6 +441,11 @@ func TestViewTenThousandRuns(t *testing.T) {
 		t.Errorf("pager says %q", got)
 	}
 	p.do(t, chromedp.Click(chromedp.CSS(`#rows tr`)), chromedp.WaitVisible(chromedp.CSS(`.wf tbody tr`)))
+	// A link to a run shows the page of the list that holds it.
+	late := eval[string](t, p, `JSON.parse(document.getElementById('runs').textContent)[4950][0]`)
+	js(t, p, `document.getElementById('filter').value = ''`)
+	js(t, p, `location.hash = 'run=`+late+`'`)
+	p.do(t, chromedp.WaitVisible(chromedp.CSS(`#rows tr.sel[data-run="`+late+`"]`)))
 	p.noErrors(t)
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"strings"
+	"time"
 )
 
 // maxBars is how many rows a bar chart shows; the rest fold into one
@@ -37,7 +38,11 @@ func (v *ViewWriter) overview() {
 			rows = append(rows, chartRow{rep.Rows[j].Values()[0], rep.Rows[j].Counts})
 		}
 		if rep.Other != nil {
-			rows = append(rows, chartRow{fmt.Sprintf("(%d others)", rep.OtherRows), rep.Other.Counts})
+			label := fmt.Sprintf("(%d others)", rep.OtherRows)
+			if rep.OtherRows == 1 {
+				label = "(1 other)"
+			}
+			rows = append(rows, chartRow{label, rep.Other.Counts})
 		}
 		note := ""
 		if chartDims[i] == DimTool {
@@ -98,25 +103,41 @@ func tokenBar(c *Counts, maxTok int64) string {
 }
 
 // timeChart writes the cost and tokens per day (per ISO week when the
-// inputs span more than maxDayColumns days) as two column charts in SVG.
+// inputs span more than maxDayColumns days) as two column charts in SVG,
+// on a real time axis: a day or week without calls is an empty column.
 func (v *ViewWriter) timeChart() {
 	rep := v.charts[0].Report(ReportOptions{Sort: SortName})
-	var cols []chartRow
+	byDay := map[string]*Counts{}
+	var days []time.Time
 	for i := range rep.Rows {
-		cols = append(cols, chartRow{rep.Rows[i].Values()[0], rep.Rows[i].Counts})
-	}
-	unit := "day"
-	if len(cols) > maxDayColumns {
-		unit = "ISO week"
-		var weeks []chartRow
-		for i := range rep.Rows {
-			w := rep.Rows[i].Values()[1]
-			if len(weeks) == 0 || weeks[len(weeks)-1].label != w {
-				weeks = append(weeks, chartRow{label: w})
-			}
-			addCounts(&weeks[len(weeks)-1].c, &rep.Rows[i].Counts)
+		d, err := time.Parse("2006-01-02", rep.Rows[i].Values()[0])
+		if err != nil {
+			continue // (unknown): a call without a time
 		}
-		cols = weeks
+		days = append(days, d)
+		byDay[rep.Rows[i].Values()[0]] = &rep.Rows[i].Counts
+	}
+	var cols []chartRow
+	unit := "day"
+	if len(days) > 0 {
+		first, last := days[0], days[len(days)-1]
+		weekly := last.Sub(first) > maxDayColumns*24*time.Hour
+		if weekly {
+			unit = "ISO week"
+		}
+		for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+			label := d.Format("2006-01-02")
+			if weekly {
+				y, w := d.ISOWeek()
+				label = fmt.Sprintf("%04d-W%02d", y, w)
+			}
+			if len(cols) == 0 || cols[len(cols)-1].label != label {
+				cols = append(cols, chartRow{label: label})
+			}
+			if c := byDay[d.Format("2006-01-02")]; c != nil {
+				addCounts(&cols[len(cols)-1].c, c)
+			}
+		}
 	}
 	v.printf("<figure class=\"chart wide\"><figcaption>Cost and tokens by %s (UTC, by each LLM call's start)</figcaption>", unit)
 	if len(cols) == 0 {
@@ -135,7 +156,7 @@ func (v *ViewWriter) timeChart() {
 	}
 	// Columns are at least 16 px wide; many columns shrink to the page.
 	px := max(width*16/colW, 160)
-	v.printf("<div class=\"note\">cost</div><svg class=\"cols\" width=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"cost by %s\">", px, width, h, unit)
+	v.printf("<div class=\"note\">cost (highest %s: $%s; light blue: lower bound; grey stub: unknown)</div><svg class=\"cols\" width=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"cost by %s\">", unit, fmtUSD(maxCost), px, width, h, unit)
 	for i, c := range cols {
 		x := float64(i) * colW
 		tip := fmt.Sprintf("%s: cost %s, %d LLM calls", c.label, plainCost(&c.c), c.c.LLMCalls)
@@ -147,12 +168,12 @@ func (v *ViewWriter) timeChart() {
 				cls = "cx lbx"
 			}
 			v.printf("<rect class=\"%s\" x=\"%.1f\" y=\"%.2f\" width=\"%.1f\" height=\"%.2f\"><title>%s</title></rect>", cls, x+1, h-bh, colW-2, bh, html.EscapeString(tip))
-		case c.c.Cost == nil:
+		case c.c.Cost == nil && c.c.LLMCalls > 0:
 			v.printf("<rect class=\"unkx\" x=\"%.1f\" y=\"%.2f\" width=\"%.1f\" height=\"4\"><title>%s</title></rect>", x+1, h-4, colW-2, html.EscapeString(tip))
 		}
 	}
 	v.printf("</svg>")
-	v.printf("<div class=\"note\">tokens</div><svg class=\"cols\" width=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"tokens by %s\">", px, width, h, unit)
+	v.printf("<div class=\"note\">tokens (highest %s: %s)</div><svg class=\"cols\" width=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"tokens by %s\">", unit, fmtTokens(maxTok), px, width, h, unit)
 	for i, c := range cols {
 		if maxTok == 0 {
 			break
@@ -170,6 +191,9 @@ func (v *ViewWriter) timeChart() {
 		}
 	}
 	v.printf("</svg><div class=\"axis\" style=\"width:%.0fpx\"><span>%s</span><span>%s</span></div>", px, html.EscapeString(cols[0].label), html.EscapeString(cols[len(cols)-1].label))
+	if len(cols) == 1 {
+		v.printf("<p class=\"note\">one %s</p>", unit)
+	}
 	v.printf("</figure>\n")
 }
 

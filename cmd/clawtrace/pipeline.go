@@ -31,7 +31,9 @@ type pipeline struct {
 	SkippedFiles int
 	// Missing counts the paths named as inputs that do not exist: a usage
 	// mistake, the job exits 1.
-	Missing  int
+	Missing int
+	// Problems are the first maxProblems diagnostics, as printed.
+	Problems []string
 	fileErrs map[string]bool
 	// headers are the (agent, header id, creation time) of the sessions
 	// delivered: see renamedCopy.
@@ -102,7 +104,13 @@ func (p *pipeline) warnFile(err error) {
 	p.print(err)
 }
 
+// maxProblems bounds the diagnostics kept for the HTML view's list.
+const maxProblems = 100
+
 func (p *pipeline) print(err error) {
+	if len(p.Problems) < maxProblems {
+		p.Problems = append(p.Problems, err.Error())
+	}
 	if !p.flags.quiet {
 		fmt.Fprintf(p.stdio.Err, "clawtrace: skipped %v\n", err)
 	}

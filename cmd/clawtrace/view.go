@@ -80,10 +80,11 @@ parts of it and of error messages, as for reconstruct.`,
 					redactSpans(traces, redact)
 					return v.Write(traces)
 				}); err != nil {
+					v.Abort()
 					return err
 				}
 				return v.Close(report.ViewSummary{Inputs: inputs, Filters: filterFlags(cmd), SkippedLines: p.Skipped,
-					Reasons: p.Reasons, SkippedFiles: p.SkippedFiles + p.Missing})
+					Reasons: p.Reasons, SkippedFiles: p.SkippedFiles + p.Missing, Problems: redactAll(p.Problems, redact)})
 			}
 			if out == "" || out == "-" {
 				err = write(stdio.Out)
@@ -105,6 +106,18 @@ parts of it and of error messages, as for reconstruct.`,
 	cmd.Flags().StringVar(&rf.pricing, "pricing", "", "JSON price table that overrides or extends the embedded one")
 	cf.register(cmd, "include message and tool content (off by default)")
 	return cmd
+}
+
+// redactAll applies --redact to diagnostics shown in the page.
+func redactAll(xs []string, res []*regexp.Regexp) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		for _, re := range res {
+			x = re.ReplaceAllLiteralString(x, report.Redacted)
+		}
+		out[i] = x
+	}
+	return out
 }
 
 // filterFlags lists the filtering flags given, as the page states them.

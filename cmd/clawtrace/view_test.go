@@ -64,15 +64,23 @@ func TestViewStatesWhatItRead(t *testing.T) {
 		"<code>" + dir + "</code>",  // the input
 		"<code>--agent main</code>", // the filter
 		"1 input lines skipped",     // what was lost
-		"the list and waterfalls hold the first 4 runs of 5",
+		"the list and waterfalls hold the 4 dearest runs of 5",
+		"what was skipped, where", "hooks.jsonl:", // where, in the page itself
 		"≥$", // the total is a lower bound (a summarisation without usage)
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if _, all, _ := run(t, "view", "-q", dir); !strings.Contains(all, `"cost":null,"cost_flag":2`) {
+	_, all, _ := run(t, "view", "-q", dir)
+	if !strings.Contains(all, `"cost":null,"cost_flag":2`) {
 		t.Error("the run whose only call has no usage should have an unknown cost, not $0")
+	}
+	// The run left out by --max-runs 4 is the cheapest: the one of
+	// unknown cost.
+	unknownRun := regexp.MustCompile(`id="run-([0-9a-f]+)">\{[^<]*"cost":null,"cost_flag":2`).FindStringSubmatch(all)
+	if unknownRun == nil || strings.Contains(out, `id="run-`+unknownRun[1]+`"`) || strings.Count(out, `<script type="application/json" id="run-`) != 4 {
+		t.Error("--max-runs 4 should keep the four dearest runs and leave out the one of unknown cost")
 	}
 	if !strings.Contains(errs, "hooks.jsonl:") {
 		t.Errorf("stderr lacks the file:line of the skipped line:\n%s", errs)
