@@ -451,6 +451,9 @@ func (w *ParquetWriter) openPart(p *parquetPart) error {
 // Rows still in p's batch stay there for the next part of the same key.
 func (w *ParquetWriter) closePart(p *parquetPart) error {
 	err := p.w.Close() // N.B. does not close the file
+	if err == nil {
+		err = p.f.Sync() // on disk before it is renamed into place
+	}
 	if cerr := p.f.Close(); err == nil {
 		err = cerr
 	}
