@@ -115,6 +115,7 @@ type run struct {
 	comps     []*ingest.Entry
 	synthetic []*ingest.Entry // assistant messages without a provider call
 	terminal  bool            // the last assistant message ended the turn
+	failed    bool            // the last assistant message is a failed call
 	tools     []*toolCall     // the run's tool calls, in b.tools order
 	trace     TraceID
 	key       string
@@ -278,10 +279,12 @@ func (b *builder) segmentRuns() {
 			switch {
 			case cur == nil:
 				cur = newRun(rid, i)
-			case rid == "" && cur.runID == "" && cur.terminal && e.Msg != nil && e.Msg.Role == ingest.RoleAssistant:
+			case rid == "" && cur.runID == "" && cur.terminal && !cur.failed && e.Msg != nil && e.Msg.Role == ingest.RoleAssistant:
 				// Without run ids: an LLM call after a call that ended the
 				// turn, with no user message between, is a new run (an
 				// announce run, or a run whose prompt was never persisted).
+				// After a failed call it is the same run's retry or model
+				// fallback (2026.7 persists the failed attempt).
 				cur = newRun("", i)
 			case rid == "" || cur.runID == rid:
 			case byID[rid] != nil && len(cur.calls) == 0 && byID[rid] != cur:
@@ -332,6 +335,7 @@ func (b *builder) segmentRuns() {
 				continue
 			}
 			cur.terminal = endsTurn(e.Msg)
+			cur.failed = e.Msg.StopReason == "error"
 			if ingest.IsSynthetic(e.Msg) {
 				cur.synthetic = append(cur.synthetic, e)
 				continue
