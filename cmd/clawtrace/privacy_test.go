@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -322,16 +321,7 @@ type collector struct {
 func newCollector(t *testing.T) *collector {
 	c := &collector{}
 	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body io.Reader = r.Body
-		if r.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(r.Body)
-			if err != nil {
-				t.Errorf("gzip: %v", err)
-				return
-			}
-			body = zr
-		}
-		b, _ := io.ReadAll(body)
+		b := requestBody(t, r)
 		c.mu.Lock()
 		c.bodies = append(c.bodies, b...)
 		c.mu.Unlock()

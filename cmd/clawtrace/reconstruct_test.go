@@ -183,19 +183,25 @@ type otlpServer struct {
 	spans    int
 }
 
+// requestBody reads a request's body, gunzipped when it is gzip.
+func requestBody(t *testing.T, r *http.Request) []byte {
+	var body io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			t.Errorf("gzip: %v", err)
+			return nil
+		}
+		body = zr
+	}
+	b, _ := io.ReadAll(body)
+	return b
+}
+
 func newOTLPServer(t *testing.T, respond func(w http.ResponseWriter)) *otlpServer {
 	s := &otlpServer{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body io.Reader = r.Body
-		if r.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(r.Body)
-			if err != nil {
-				t.Errorf("gzip: %v", err)
-				return
-			}
-			body = zr
-		}
-		b, _ := io.ReadAll(body)
+		b := requestBody(t, r)
 		td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(b)
 		if err != nil || r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
 			t.Errorf("request %s %s: %v", r.URL.Path, r.Header.Get("Content-Type"), err)
