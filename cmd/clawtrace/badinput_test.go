@@ -93,6 +93,12 @@ func TestBadInputMatrix(t *testing.T) {
 			}
 			for _, cmd := range cmds {
 				t.Run(cmd.name, func(t *testing.T) {
+					// A command that hangs on bad input (a FIFO opened,
+					// a lock waited on forever) fails here within a
+					// minute, not at go test's 10-minute timeout.
+					name := c.name + "/" + cmd.name
+					hang := time.AfterFunc(time.Minute, func() { panic("bad input " + name + ": the command hangs") })
+					defer hang.Stop()
 					k := key{c.base, c.valid != nil, cmd.name}
 					if _, ok := want[k]; !ok || c.valid != nil {
 						r := cmd.run(t, valid, bl, false)
