@@ -567,8 +567,11 @@ func (c *Corpus) addTimeline(s *Session) {
 func (c *Corpus) readHooks(s *Session) {
 	cache := strCaches.Get().(*strCache)
 	defer strCaches.Put(cache)
-	evs := append([]HookEvent(nil), c.hooks[s.SessionID]...)
 	refs := c.hookRefs[s.SessionID]
+	// Sized once: a HookEvent is ~0.5 KB, and append's doubling would hold
+	// up to twice the session's events.
+	evs := make([]HookEvent, 0, len(c.hooks[s.SessionID])+len(refs))
+	evs = append(evs, c.hooks[s.SessionID]...)
 	var f *os.File
 	cur := int32(-1)
 	var buf []byte
