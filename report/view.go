@@ -69,11 +69,12 @@ type ViewSummary struct {
 // agent), a sortable, paginated list of runs and, for the run picked, its
 // waterfall with every span's tokens, cost, confidence and evidence.
 //
-// Each run is written as it arrives, as a compact JSON block that the
-// page's script parses only when the run is opened; the charts and the
-// list, which need every run, close the page. Memory: the chart
-// aggregates (bounded by the distinct days, models, tools and agents) and
-// one short row per listed run (at most MaxRuns).
+// Each run is encoded as it arrives, as a compact JSON block that the
+// page's script parses only when the run is opened, into an unlinked
+// temporary file; Close writes the page — overview, list, then the blocks
+// of the MaxRuns dearest runs. Memory: the chart aggregates (bounded by the
+// distinct days, models, tools and agents), one short row per listed run
+// and one entry per spawned session.
 type ViewWriter struct {
 	w      *bufio.Writer
 	opt    ViewOptions
@@ -116,9 +117,6 @@ func NewViewWriter(w io.Writer, opt ViewOptions) (*ViewWriter, error) {
 	for i, d := range chartDims {
 		o := opt.Agg
 		o.GroupBy = []Dimension{d}
-		if d == DimDay {
-			o.GroupBy = []Dimension{DimDay, DimWeek}
-		}
 		a, err := NewAggregator(o)
 		if err != nil {
 			spill.Close()
