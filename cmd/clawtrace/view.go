@@ -35,8 +35,9 @@ compaction calls marked, each bar's opacity its confidence, inferred
 boundaries dotted, confidence ≤ 0.5 hatched; click a row for its tokens,
 cost, links and evidence.
 
-Unknown cost shows as unknown, a lower bound as ≥. The page lists the first
---max-runs runs (the charts and totals count all of them); each run is a
+Unknown cost shows as unknown, a lower bound as ≥. The page lists the
+--max-runs dearest runs (by cost, then tokens; the charts and totals count
+all of them); each run is a
 compact JSON block that the page parses only when the run is opened, so
 10,000 runs stay responsive. The same inputs give the same bytes.
 Message and tool text is left out unless --content is given; --redact masks
@@ -101,7 +102,7 @@ parts of it and of error messages, as for reconstruct.`,
 	f.register(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default stdout)")
 	cmd.Flags().StringVar(&title, "title", "clawtrace runs", "page title")
-	cmd.Flags().IntVar(&maxRuns, "max-runs", report.DefaultViewRuns, "list at most this many runs with their waterfalls (charts and totals count all)")
+	cmd.Flags().IntVar(&maxRuns, "max-runs", report.DefaultViewRuns, "list this many dearest runs with their waterfalls (charts and totals count all)")
 	cmd.Flags().BoolVar(&rf.reprice, "reprice", false, "price every call from the pricing table instead of the recorded cost")
 	cmd.Flags().StringVar(&rf.pricing, "pricing", "", "JSON price table that overrides or extends the embedded one")
 	cf.register(cmd, "include message and tool content (off by default)")
