@@ -825,6 +825,17 @@ func (c *Corpus) selected(g group) bool {
 // NumSessions returns how many sessions Each will deliver.
 func (c *Corpus) NumSessions() int { return len(c.groups) }
 
+// HasSession reports whether the inputs (as selected) hold the session.
+func (c *Corpus) HasSession(agentID, sessionID string) bool {
+	_, ok := slices.BinarySearchFunc(c.groups, [2]string{agentID, sessionID}, func(g group, k [2]string) int {
+		if x := strings.Compare(g.agent, k[0]); x != 0 {
+			return x
+		}
+		return strings.Compare(g.session, k[1])
+	})
+	return ok
+}
+
 // Each reads the sessions concurrently and calls fn for each, one at a time,
 // in (agent id, session id) order. At most a small window of sessions is in
 // memory at once. An error from fn stops the iteration and is returned.

@@ -234,6 +234,16 @@ func (inv *Inventory) add(p, collection string) {
 		return
 	}
 	root := filepath.Dir(filepath.Clean(p))
+	if !st.IsDir() && !st.Mode().IsRegular() {
+		// A pipe, socket or device, even named directly: peeking at its
+		// header and then reading it would open it twice, and the second
+		// open of a pipe waits for a writer forever. A stream is read
+		// from stdin ("-").
+		if inv.special(root, p) {
+			inv.Problems[len(inv.Problems)-1] = fmt.Errorf("%w; to read a stream, pass it on stdin as -", inv.Problems[len(inv.Problems)-1])
+		}
+		return
+	}
 	if !st.IsDir() {
 		defer inv.stamp(inv.lens(), p, false, false)
 		inv.addFile(root, p, "", true)
@@ -640,8 +650,9 @@ func rel(root, p string) string {
 
 // special reports, as a problem, a file found by discovery that is not a
 // regular file or a link to one — a named pipe, socket or device — and
-// says to leave it: opening a pipe blocks until something writes to it. A
-// path named on the command line is read whatever it is (<(zcat …)).
+// says to leave it: opening a pipe blocks until something writes to it.
+// This holds for a path named on the command line too (a stream is read
+// from stdin, "-").
 func (inv *Inventory) special(root, p string) bool {
 	st, err := os.Stat(p)
 	if err != nil || st.Mode().IsRegular() || st.IsDir() {

@@ -586,3 +586,37 @@ func TestBadInputExclusiveLock(t *testing.T) {
 	}
 	t.Logf("scan of a database locked exclusively: %v", took)
 }
+
+// TestRenamedCopyKeepsTheOriginal: a transcript copied under a name that
+// sorts before the original's still leaves the original in place — with
+// its hook events, trajectory and index row — and the copy out.
+func TestRenamedCopyKeepsTheOriginal(t *testing.T) {
+	valid := copyRec(t, jsonlRec)
+	rec := copyRec(t, jsonlRec)
+	sessions := filepath.Join(rec, sessRel)
+	mustWrite(t, filepath.Join(sessions, "a-copy.jsonl"), mustRead(t, filepath.Join(sessions, "s02.jsonl")))
+	_, want, _ := run(t, "show", "-q", "--evidence", valid)
+	code, got, errs := run(t, "show", "--evidence", rec)
+	if code != exitOK || !strings.Contains(errs, "skipped session a-copy: a copy of session s02") {
+		t.Fatalf("exit %d, stderr:\n%s", code, errs)
+	}
+	if got != want {
+		t.Errorf("with a renamed copy, show differs from the original alone:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestNamedPipeArgumentDoesNotHang: a FIFO named on the command line (or
+// a <(…) process substitution) is reported, with the way to read a stream
+// (stdin, -), instead of being opened twice and waiting forever.
+func TestNamedPipeArgumentDoesNotHang(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "p.jsonl")
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	hang := time.AfterFunc(time.Minute, func() { panic("scan of a named pipe hangs") })
+	defer hang.Stop()
+	code, _, errs := run(t, "scan", p)
+	if code != exitOK || !strings.Contains(errs, "not a regular file (a named pipe); to read a stream, pass it on stdin as -") {
+		t.Errorf("exit %d, stderr:\n%s", code, errs)
+	}
+}

@@ -205,7 +205,20 @@ func (p *pipeline) renamedCopy(s *ingest.Session) bool {
 	if s.Header == nil || s.Header.SessionID == "" {
 		return false
 	}
-	k := [3]string{s.AgentID, s.Header.SessionID, s.Header.Time.String()}
+	// A file named after another id whose header names a session that is
+	// in the inputs: that session is the original (it also owns the
+	// session's hook events and index row), whatever order they come in.
+	// Split instances (<id>@<scope>) and 2026.7 topic transcripts
+	// (<id>-topic-<n>) are named after their header's id on purpose.
+	hid := s.Header.SessionID
+	if hid != s.SessionID && !strings.HasPrefix(s.SessionID, hid+"@") && !strings.HasPrefix(s.SessionID, hid+"-topic-") &&
+		p.corpus.HasSession(s.AgentID, hid) {
+		if !p.flags.quiet {
+			fmt.Fprintf(p.stdio.Err, "clawtrace: skipped session %s: a copy of session %s (same header), counted once\n", s.SessionID, hid)
+		}
+		return true
+	}
+	k := [3]string{s.AgentID, hid, s.Header.Time.String()}
 	first, dup := p.headers[k]
 	if !dup {
 		if p.headers == nil {
