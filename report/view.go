@@ -604,7 +604,7 @@ func fmtTokens(n int64) string {
 	switch {
 	case n >= 1_000_000_000:
 		return fmt.Sprintf("%.2fB", float64(n)/1e9)
-	case n >= 10_000_000:
+	case n >= 1_000_000:
 		return fmt.Sprintf("%.1fM", float64(n)/1e6)
 	case n >= 10_000:
 		return fmt.Sprintf("%.1fk", float64(n)/1e3)

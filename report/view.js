@@ -55,7 +55,7 @@
   }
   function tok(n) {
     if (n >= 1e9) return (n / 1e9).toFixed(2) + 'B';
-    if (n >= 1e7) return (n / 1e6).toFixed(1) + 'M';
+    if (n >= 1e6) return (n / 1e6).toFixed(1) + 'M';
     if (n >= 1e4) return (n / 1e3).toFixed(1) + 'k';
     return String(n);
   }
