@@ -60,14 +60,7 @@ func (v *ViewWriter) barChart(title, note string, rows []chartRow) {
 		v.printf("<p class=\"muted\">no calls</p></figure>\n")
 		return
 	}
-	var maxCost float64
-	var maxTok int64
-	for _, r := range rows {
-		if r.c.Cost != nil {
-			maxCost = max(maxCost, *r.c.Cost)
-		}
-		maxTok = max(maxTok, r.c.Tokens())
-	}
+	maxCost, maxTok := maxima(rows)
 	v.printf("<table class=\"bars\"><tr class=\"hd\"><th></th><td colspan=\"2\">cost</td><td colspan=\"2\">tokens</td></tr>")
 	for _, r := range rows {
 		v.printf("<tr><th title=\"%s\">%s</th><td class=\"bar\">", html.EscapeString(r.label), html.EscapeString(clip(r.label, 28)))
@@ -86,6 +79,18 @@ func (v *ViewWriter) barChart(title, note string, rows []chartRow) {
 		v.printf("<p class=\"note\">%s</p>", html.EscapeString(note))
 	}
 	v.printf("</figure>\n")
+}
+
+// maxima returns the highest known cost and the most tokens of the rows:
+// the scales of a chart.
+func maxima(rows []chartRow) (maxCost float64, maxTok int64) {
+	for _, r := range rows {
+		if r.c.Cost != nil {
+			maxCost = max(maxCost, *r.c.Cost)
+		}
+		maxTok = max(maxTok, r.c.Tokens())
+	}
+	return maxCost, maxTok
 }
 
 // tokenBar is a stacked bar of a row's tokens, scaled to the largest row.
@@ -146,14 +151,7 @@ func (v *ViewWriter) timeChart() {
 	}
 	const colW, h = 14.0, 90.0
 	width := colW * float64(len(cols))
-	var maxCost float64
-	var maxTok int64
-	for _, c := range cols {
-		if c.c.Cost != nil {
-			maxCost = max(maxCost, *c.c.Cost)
-		}
-		maxTok = max(maxTok, c.c.Tokens())
-	}
+	maxCost, maxTok := maxima(cols)
 	// Columns are at least 16 px wide; many columns shrink to the page.
 	px := max(width*16/colW, 160)
 	v.printf("<div class=\"note\">cost (highest %s: $%s; light blue: lower bound; grey stub: unknown)</div><svg class=\"cols\" width=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"cost by %s\">", unit, fmtUSD(maxCost), px, width, h, unit)
